@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "board",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "boardd", targets: ["boardd"]),
+        .executable(name: "boardctl", targets: ["boardctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure domain: ids, states, the task lifecycle state machine, errors. No I/O, no dependencies.
+        .target(name: "BoardCore", swiftSettings: swiftSettings),
+        // JSON-RPC wire types shared by boardd and boardctl.
+        .target(name: "BoardProtocol", dependencies: ["BoardCore"], swiftSettings: swiftSettings),
+        // Durable state behind a protocol of domain operations; SQLite (GRDB) is the embedded backend.
+        .target(
+            name: "BoardStore",
+            dependencies: ["BoardCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The board of executives: registry, builtin (offline) and command backends, planning, synthesis.
+        .target(
+            name: "BoardAgents",
+            dependencies: ["BoardCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The daemon runtime: services under a ServiceGroup (control server, scheduler, worker).
+        .target(
+            name: "BoardDaemon",
+            dependencies: [
+                "BoardCore", "BoardProtocol", "BoardStore", "BoardAgents",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "boardd",
+            dependencies: [
+                "BoardDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client stays thin: protocol types and a blocking Unix socket, no NIO, no database.
+        .executableTarget(
+            name: "boardctl",
+            dependencies: [
+                "BoardCore", "BoardProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BoardCoreTests",
+            dependencies: ["BoardCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BoardProtocolTests",
+            dependencies: ["BoardProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BoardStoreTests",
+            dependencies: ["BoardStore", "BoardCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BoardAgentsTests",
+            dependencies: ["BoardAgents", "BoardCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BoardEndToEndTests",
+            dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

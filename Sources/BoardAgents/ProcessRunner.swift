@@ -1,0 +1,533 @@
+import Foundation
+import Glibc
+
+/// How a child process ended.
+public enum ProcessTermination: Sendable, Equatable {
+    /// The process called `exit` (or returned from `main`) with this status (0...255).
+    case exited(Int32)
+    /// The process was terminated by this signal number.
+    case signaled(Int32)
+}
+
+/// What a finished child process produced.
+public struct ProcessOutput: Sendable {
+    /// How the process ended.
+    public var termination: ProcessTermination
+    /// Standard output, capped at the `stdoutLimit` passed to ``ProcessRunner/run(executable:arguments:environment:workingDirectory:stdin:stdoutLimit:stderrTailBytes:terminationGrace:)``.
+    public var stdout: [UInt8]
+    /// Whether the process wrote more than `stdoutLimit` bytes; the excess was read and discarded.
+    public var stdoutTruncated: Bool
+    /// The last `stderrTailBytes` bytes of standard error, decoded lossily as UTF-8.
+    /// The cut may fall inside a multi-byte character, which then decodes as U+FFFD.
+    public var stderrTail: String
+
+    /// Creates an output value, e.g. for test doubles of a command backend.
+    public init(termination: ProcessTermination, stdout: [UInt8], stdoutTruncated: Bool, stderrTail: String) {
+        self.termination = termination
+        self.stdout = stdout
+        self.stdoutTruncated = stdoutTruncated
+        self.stderrTail = stderrTail
+    }
+}
+
+/// Why ``ProcessRunner`` could not start a process.
+public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The process could not be started; `reason` is the C library's description of the error
+    /// (e.g. "No such file or directory").
+    case launchFailed(executable: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .launchFailed(executable, reason):
+            return "failed to launch \(executable): \(reason)"
+        }
+    }
+}
+
+/// Runs external executables directly (never through a shell) with bounded output capture.
+public enum ProcessRunner {
+    /// Runs `executable` to completion and returns its exit status and output.
+    ///
+    /// The child gets its own process group, pipes for its standard streams, and no other
+    /// descriptors of this process. Signal dispositions and the signal mask are reset to defaults
+    /// in the child. `stdin` is written in full (or until the child closes its end) and then closed.
+    /// The call returns once the process has exited *and* both its stdout and stderr have reached
+    /// end-of-file, so a background grandchild that keeps them open delays the return.
+    ///
+    /// If the calling task is cancelled while the process runs, the whole process group receives
+    /// `SIGTERM`, then `SIGKILL` if the call has not finished after `terminationGrace`; the child is
+    /// reaped and `CancellationError` is thrown. If the task is already cancelled, nothing is spawned.
+    ///
+    /// - Parameters:
+    ///   - executable: An absolute path, or a bare name looked up in this process's `PATH`
+    ///     (`posix_spawnp` semantics; `environment` does not affect the lookup). Also used as `argv[0]`.
+    ///   - arguments: `argv[1...]`.
+    ///   - environment: The child's complete environment; `nil` inherits this process's environment.
+    ///   - workingDirectory: The child's working directory; `nil` inherits this process's.
+    ///   - stdin: Bytes fed to the child's standard input.
+    ///   - stdoutLimit: Maximum number of stdout bytes kept.
+    ///   - stderrTailBytes: How many trailing bytes of stderr are kept.
+    ///   - terminationGrace: How long after `SIGTERM` (on cancellation) before `SIGKILL`.
+    /// - Throws: ``ProcessRunnerError/launchFailed(executable:reason:)`` if the process cannot be
+    ///   started, or `CancellationError` if the task was cancelled.
+    ///
+    /// If something else in this process reaps the child first (a `waitpid(-1, ...)` elsewhere),
+    /// the real status is lost and is reported as `.exited(-1)`.
+    public static func run(
+        executable: String,
+        arguments: [String],
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil,
+        stdin: [UInt8],
+        stdoutLimit: Int = 8 << 20,
+        stderrTailBytes: Int = 4096,
+        terminationGrace: Duration = .seconds(2)
+    ) async throws -> ProcessOutput {
+        let control = ChildControl()
+        let limits = CaptureLimits(stdout: max(0, stdoutLimit), stderrTail: max(0, stderrTailBytes))
+        return try await withTaskCancellationHandler {
+            // Spawning is quick (glibc's posix_spawn returns once the child has exec'd), so it is
+            // done inline; everything that can block for as long as the child lives goes to a thread.
+            let child = try control.spawnUnlessCancelled {
+                try spawn(
+                    executable: executable,
+                    arguments: arguments,
+                    environment: environment,
+                    workingDirectory: workingDirectory
+                )
+            }
+            let finished = await withCheckedContinuation { (continuation: CheckedContinuation<FinishedChild, Never>) in
+                let thread = Thread {
+                    let captured = pumpPipes(child, input: stdin, limits: limits)
+                    let (termination, wasCancelled) = control.waitAndReap(child.pid)
+                    continuation.resume(returning: FinishedChild(
+                        captured: captured, termination: termination, wasCancelled: wasCancelled
+                    ))
+                }
+                thread.name = "ProcessRunner[\(child.pid)]"
+                thread.start()
+            }
+            if finished.wasCancelled {
+                throw CancellationError()
+            }
+            return ProcessOutput(
+                termination: finished.termination,
+                stdout: finished.captured.stdout,
+                stdoutTruncated: finished.captured.stdoutTruncated,
+                stderrTail: String(decoding: finished.captured.stderrTail, as: UTF8.self)
+            )
+        } onCancel: {
+            control.cancel(grace: terminationGrace)
+        }
+    }
+}
+
+// MARK: - Child lifecycle
+
+private struct SpawnedChild: Sendable {
+    var pid: pid_t
+    /// Parent ends of the child's standard streams, all non-blocking and close-on-exec.
+    var stdinWrite: Int32
+    var stdoutRead: Int32
+    var stderrRead: Int32
+}
+
+private struct CaptureLimits: Sendable {
+    var stdout: Int
+    var stderrTail: Int
+}
+
+private struct CapturedOutput: Sendable {
+    var stdout: [UInt8] = []
+    var stdoutTruncated = false
+    var stderrTail: [UInt8] = []
+}
+
+private struct FinishedChild: Sendable {
+    var captured: CapturedOutput
+    var termination: ProcessTermination
+    var wasCancelled: Bool
+}
+
+/// Coordinates spawning, signalling and reaping one child across the caller's task, the
+/// cancellation handler (which runs synchronously on whichever thread cancels) and the I/O thread.
+///
+/// `@unchecked Sendable` because the state is guarded by `NSLock` (a checked alternative,
+/// `Synchronization.Mutex`, is outside this module's allowed imports); every access to `state`,
+/// `signalsSent` and `escalation` happens inside `lock.withLock`.
+///
+/// Signals are only ever sent while the child is known to be unreaped: the I/O thread waits for
+/// exit with `WNOWAIT` and reaps under the lock, so the pid (and with it the process-group id)
+/// cannot have been recycled for an unrelated process when `kill` runs.
+private final class ChildControl: @unchecked Sendable {
+    private enum State {
+        case notSpawned
+        case cancelledBeforeSpawn
+        case running(pid_t)
+        case reaped
+    }
+
+    private let lock = NSLock()
+    private var state = State.notSpawned
+    private var signalsSent = false
+    private var escalation: Task<Void, Never>?
+
+    /// Holding the lock across the spawn closes the window in which a cancellation could slip
+    /// between the "cancelled?" check and the child existing (and so never be delivered).
+    func spawnUnlessCancelled(_ spawn: () throws -> SpawnedChild) throws -> SpawnedChild {
+        try lock.withLock {
+            guard case .notSpawned = state else { throw CancellationError() }
+            let child = try spawn()
+            state = .running(child.pid)
+            return child
+        }
+    }
+
+    func cancel(grace: Duration) {
+        lock.withLock {
+            switch state {
+            case .notSpawned:
+                state = .cancelledBeforeSpawn
+            case .running(let pid):
+                guard !signalsSent else { return }
+                signalsSent = true
+                Self.signalGroup(pid, SIGTERM)
+                // Sleeping on a separate task keeps the synchronous cancellation handler short and
+                // never blocks a thread for the grace period.
+                escalation = Task.detached { [self] in
+                    do { try await Task.sleep(for: grace) } catch { return }
+                    self.escalate()
+                }
+            case .cancelledBeforeSpawn, .reaped:
+                break
+            }
+        }
+    }
+
+    private func escalate() {
+        lock.withLock {
+            // Also covers a leader that already exited while group members (e.g. an ignored-TERM
+            // grandchild) still hold the pipes open: the leader is unreaped until the pipes close.
+            if case .running(let pid) = state {
+                Self.signalGroup(pid, SIGKILL)
+            }
+        }
+    }
+
+    /// Blocks until `pid` exits, then reaps it. Must run on a dedicated thread.
+    func waitAndReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
+        // Wait without reaping so the zombie keeps the pid reserved while the lock is not held;
+        // reaping happens below under the lock, atomically with leaving the `.running` state.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
+        return lock.withLock {
+            var status: Int32 = 0
+            var reaped: pid_t
+            repeat {
+                reaped = waitpid(pid, &status, 0)
+            } while reaped == -1 && errno == EINTR
+            state = .reaped
+            escalation?.cancel()
+            escalation = nil
+            let termination = reaped == pid ? Self.decode(status) : .exited(-1)
+            return (termination, signalsSent)
+        }
+    }
+
+    private static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        // ESRCH for the group means the leader moved itself to another group (setsid/setpgid);
+        // it is still our unreaped child, so signal it directly.
+        if kill(-pid, signal) == -1, errno == ESRCH {
+            _ = kill(pid, signal)
+        }
+    }
+
+    /// `WIFEXITED`/`WTERMSIG` are C macros that Swift cannot import. Without `WUNTRACED`/
+    /// `WCONTINUED`, the status is either "exited" (low 7 bits zero) or "killed by signal".
+    private static func decode(_ status: Int32) -> ProcessTermination {
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+}
+
+// MARK: - I/O
+
+/// Feeds stdin and drains stdout/stderr with `poll` until all three are closed, so a child that
+/// fills one pipe while we are busy with another can never deadlock against us.
+/// Must run on a dedicated thread; it closes every descriptor in `child`.
+private func pumpPipes(_ child: SpawnedChild, input: [UInt8], limits: CaptureLimits) -> CapturedOutput {
+    // Writing to a pipe whose reader is gone raises SIGPIPE, whose default action would kill the
+    // whole daemon. Blocking it on this thread alone turns that into a plain EPIPE without changing
+    // the process-wide disposition; a pending thread-directed SIGPIPE is discarded when the thread exits.
+    var sigpipe = sigset_t()
+    sigemptyset(&sigpipe)
+    sigaddset(&sigpipe, SIGPIPE)
+    pthread_sigmask(SIG_BLOCK, &sigpipe, nil)
+
+    var captured = CapturedOutput()
+    let chunkSize = 64 * 1024
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
+    defer { buffer.deallocate() }
+
+    // poll ignores negative fds, so a closed stream is parked at -1 in its fixed slot.
+    var fds = [
+        pollfd(fd: child.stdinWrite, events: Int16(POLLOUT), revents: 0),
+        pollfd(fd: child.stdoutRead, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: child.stderrRead, events: Int16(POLLIN), revents: 0),
+    ]
+    func closeSlot(_ index: Int) {
+        if fds[index].fd >= 0 {
+            close(fds[index].fd)
+            fds[index].fd = -1
+        }
+    }
+
+    var written = 0
+    if input.isEmpty {
+        closeSlot(0)
+    }
+
+    while fds.contains(where: { $0.fd >= 0 }) {
+        for index in fds.indices { fds[index].revents = 0 }
+        if poll(&fds, nfds_t(fds.count), -1) == -1 {
+            if errno == EINTR || errno == EAGAIN { continue }
+            // Not expected with valid fds; bail out rather than spin. Closing our ends makes the
+            // child see EOF/EPIPE, so it cannot block forever on us either.
+            fds.indices.forEach(closeSlot)
+            break
+        }
+
+        if fds[0].fd >= 0, fds[0].revents != 0 {
+            let result = input.withUnsafeBytes { bytes -> Int in
+                guard let base = bytes.baseAddress else { return 0 }
+                return write(fds[0].fd, base + written, bytes.count - written)
+            }
+            if result >= 0 {
+                written += result
+                if written >= input.count { closeSlot(0) }
+            } else if errno != EINTR && errno != EAGAIN {
+                // EPIPE: the child no longer reads stdin; the rest of the input is moot.
+                closeSlot(0)
+            }
+        }
+
+        for index in 1...2 where fds[index].fd >= 0 && fds[index].revents != 0 {
+            let count = read(fds[index].fd, buffer.baseAddress, chunkSize)
+            if count > 0 {
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                if index == 1 {
+                    appendCapped(chunk, to: &captured, limit: limits.stdout)
+                } else {
+                    appendTail(chunk, to: &captured.stderrTail, keep: limits.stderrTail)
+                }
+            } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                closeSlot(index)
+            }
+        }
+    }
+    // appendTail lets the buffer run ahead of the limit; cut it to exactly the promised tail.
+    let excess = captured.stderrTail.count - limits.stderrTail
+    if excess > 0 {
+        captured.stderrTail.removeFirst(excess)
+    }
+    return captured
+}
+
+/// Keeps reading past the limit (discarding) so the child never blocks on a full stdout pipe.
+private func appendCapped(_ chunk: UnsafeRawBufferPointer, to captured: inout CapturedOutput, limit: Int) {
+    let room = max(0, limit - captured.stdout.count)
+    if chunk.count > room {
+        captured.stdoutTruncated = true
+    }
+    captured.stdout.append(contentsOf: chunk.prefix(room))
+}
+
+/// Bounded tail: the buffer may grow to twice `keep` before being trimmed, which makes trimming
+/// amortised O(1) per byte instead of shifting the whole buffer on every read.
+private func appendTail(_ chunk: UnsafeRawBufferPointer, to tail: inout [UInt8], keep: Int) {
+    guard keep > 0 else { return }
+    tail.append(contentsOf: chunk.suffix(keep))
+    if tail.count > 2 * keep {
+        tail.removeFirst(tail.count - keep)
+    }
+}
+
+// MARK: - Spawning
+
+/// glibc only declares these under `_GNU_SOURCE`, which Swift's Glibc module does not define, so
+/// they are looked up at runtime; `nil` means the C library does not provide them.
+private enum GNUExtensions {
+    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+
+    static let addChdir: AddChdir? = lookup("posix_spawn_file_actions_addchdir_np")
+    static let addClosefrom: AddClosefrom? = lookup("posix_spawn_file_actions_addclosefrom_np")
+    static let pipe2: Pipe2? = lookup("pipe2")
+
+    private static func lookup<Function>(_ name: String) -> Function? {
+        // A nil handle is RTLD_DEFAULT: search the global symbol scope (libc is always there).
+        dlsym(nil, name).map { unsafeBitCast($0, to: Function.self) }
+    }
+}
+
+private struct SystemError: Error {
+    var code: Int32
+}
+
+private func launchError(_ executable: String, _ code: Int32) -> ProcessRunnerError {
+    .launchFailed(executable: executable, reason: String(cString: strerror(code)))
+}
+
+/// A close-on-exec pipe whose ends are both >= 3, so the child's `dup2` onto 0/1/2 can never
+/// clobber another pipe end (possible if this process runs with a standard stream closed).
+private func makePipe() throws(SystemError) -> (read: Int32, write: Int32) {
+    var ends: [Int32] = [-1, -1]
+    // pipe2 creates both ends close-on-exec atomically, so a concurrent fork elsewhere in the
+    // daemon cannot inherit them; pipe + fcntl is only a fallback with that small window.
+    let created: Int32
+    if let pipe2 = GNUExtensions.pipe2 {
+        created = pipe2(&ends, O_CLOEXEC)
+    } else {
+        created = pipe(&ends)
+        if created == 0 {
+            for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+    }
+    guard created == 0 else { throw SystemError(code: errno) }
+    for index in ends.indices where ends[index] <= 2 {
+        let moved = fcntl(ends[index], F_DUPFD_CLOEXEC, 3)
+        let error = errno
+        close(ends[index])
+        ends[index] = moved
+        guard moved >= 0 else {
+            for fd in ends where fd >= 0 { close(fd) }
+            throw SystemError(code: error)
+        }
+    }
+    return (ends[0], ends[1])
+}
+
+private func setNonBlocking(_ fd: Int32) {
+    let flags = fcntl(fd, F_GETFL)
+    if flags >= 0 {
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    }
+}
+
+/// A NULL-terminated array of C strings for argv/envp; release with `freeCStringArray`.
+private func cStringArray(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] {
+    strings.map { strdup($0) } + [nil]
+}
+
+private func freeCStringArray(_ array: [UnsafeMutablePointer<CChar>?]) {
+    for pointer in array { free(pointer) }
+}
+
+private func spawn(
+    executable: String,
+    arguments: [String],
+    environment: [String: String]?,
+    workingDirectory: String?
+) throws -> SpawnedChild {
+    var opened: [Int32] = []
+    func closeOpened() { for fd in opened { close(fd) } }
+
+    let stdinPipe: (read: Int32, write: Int32)
+    let stdoutPipe: (read: Int32, write: Int32)
+    let stderrPipe: (read: Int32, write: Int32)
+    do {
+        stdinPipe = try makePipe()
+        opened += [stdinPipe.read, stdinPipe.write]
+        stdoutPipe = try makePipe()
+        opened += [stdoutPipe.read, stdoutPipe.write]
+        stderrPipe = try makePipe()
+        opened += [stderrPipe.read, stderrPipe.write]
+    } catch {
+        closeOpened()
+        throw launchError(executable, error.code)
+    }
+
+    var actions = posix_spawn_file_actions_t()
+    var attributes = posix_spawnattr_t()
+    guard posix_spawn_file_actions_init(&actions) == 0 else {
+        closeOpened()
+        throw launchError(executable, errno)
+    }
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    guard posix_spawnattr_init(&attributes) == 0 else {
+        closeOpened()
+        throw launchError(executable, errno)
+    }
+    defer { posix_spawnattr_destroy(&attributes) }
+
+    var setupError: Int32 = 0
+    func check(_ result: Int32) {
+        if setupError == 0 && result != 0 { setupError = result }
+    }
+
+    // dup2 clears close-on-exec on the target, so exactly these three reach the child.
+    check(posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0))
+    check(posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1))
+    check(posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2))
+    // Our own fds are close-on-exec, but libraries in the daemon may have opened some without it.
+    if let addClosefrom = GNUExtensions.addClosefrom {
+        check(addClosefrom(&actions, 3))
+    }
+    if let workingDirectory {
+        guard let addChdir = GNUExtensions.addChdir else {
+            closeOpened()
+            throw ProcessRunnerError.launchFailed(
+                executable: executable,
+                reason: "setting a working directory requires posix_spawn_file_actions_addchdir_np (glibc 2.29+), which this C library lacks"
+            )
+        }
+        check(addChdir(&actions, workingDirectory))
+    }
+
+    // Own process group so cancellation can signal the child and everything it started at once.
+    // Reset the signal mask and dispositions: ignored signals survive exec, and the daemon's
+    // (e.g. an ignored SIGPIPE) must not leak into tools that rely on the defaults.
+    var emptySet = sigset_t()
+    sigemptyset(&emptySet)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    check(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
+    check(posix_spawnattr_setpgroup(&attributes, 0))
+    check(posix_spawnattr_setsigmask(&attributes, &emptySet))
+    check(posix_spawnattr_setsigdefault(&attributes, &allSignals))
+    guard setupError == 0 else {
+        closeOpened()
+        throw launchError(executable, setupError)
+    }
+
+    let argv = cStringArray([executable] + arguments)
+    defer { freeCStringArray(argv) }
+    let envp = environment.map { cStringArray($0.map { "\($0.key)=\($0.value)" }) }
+    defer { if let envp { freeCStringArray(envp) } }
+
+    var pid: pid_t = 0
+    let result: Int32
+    if let envp {
+        result = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
+    } else {
+        result = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+    }
+
+    // The child has its own copies now (or never started); keeping our copies of its ends open
+    // would stop us from ever seeing EOF on stdout/stderr.
+    close(stdinPipe.read)
+    close(stdoutPipe.write)
+    close(stderrPipe.write)
+    guard result == 0 else {
+        close(stdinPipe.write)
+        close(stdoutPipe.read)
+        close(stderrPipe.read)
+        throw launchError(executable, result)
+    }
+
+    setNonBlocking(stdinPipe.write)
+    setNonBlocking(stdoutPipe.read)
+    setNonBlocking(stderrPipe.read)
+    return SpawnedChild(pid: pid, stdinWrite: stdinPipe.write, stdoutRead: stdoutPipe.read, stderrRead: stderrPipe.read)
+}

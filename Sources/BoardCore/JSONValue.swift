@@ -1,0 +1,136 @@
+/// Any JSON value. Used where the shape is open: request ids and params, event payloads,
+/// the output of `command` agents.
+public enum JSONValue: Sendable, Hashable, Codable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case let .bool(value): try container.encode(value)
+        case let .int(value): try container.encode(value)
+        case let .double(value): try container.encode(value)
+        case let .string(value): try container.encode(value)
+        case let .array(value): try container.encode(value)
+        case let .object(value): try container.encode(value)
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case let .object(fields) = self { return fields[key] }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case let .string(value) = self { return value }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case let .object(value) = self { return value }
+        return nil
+    }
+
+    /// Compact JSON text, keys sorted so that the same value always serializes the same way.
+    public var serialized: String {
+        var output = ""
+        write(to: &output)
+        return output
+    }
+
+    public func write(to output: inout String) {
+        switch self {
+        case .null: output += "null"
+        case let .bool(value): output += value ? "true" : "false"
+        case let .int(value): output += String(value)
+        case let .double(value):
+            // JSON has no NaN or infinity; null is the conventional stand-in.
+            if value.isFinite {
+                if value == value.rounded(.towardZero), abs(value) < 1e15 {
+                    output += String(Int64(value))
+                } else {
+                    output += String(value)
+                }
+            } else {
+                output += "null"
+            }
+        case let .string(value): JSONValue.writeQuoted(value, to: &output)
+        case let .array(values):
+            output += "["
+            for (index, element) in values.enumerated() {
+                if index > 0 { output += "," }
+                element.write(to: &output)
+            }
+            output += "]"
+        case let .object(fields):
+            output += "{"
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { output += "," }
+                JSONValue.writeQuoted(key, to: &output)
+                output += ":"
+                fields[key, default: .null].write(to: &output)
+            }
+            output += "}"
+        }
+    }
+
+    /// Writes a JSON string literal. Escapes only what JSON requires (and DEL-free control bytes),
+    /// leaving other Unicode as UTF-8 so goals in any language stay readable in the database.
+    public static func writeQuoted(_ text: String, to output: inout String) {
+        output += "\""
+        var run = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": run += "\\\""
+            case "\\": run += "\\\\"
+            case "\n": run += "\\n"
+            case "\r": run += "\\r"
+            case "\t": run += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                run += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: run.unicodeScalars.append(scalar)
+            }
+        }
+        output += run
+        output += "\""
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(nilLiteral: ()) { self = .null }
+}

@@ -1,0 +1,215 @@
+/// A plan: one goal worked by the board.
+public struct Plan: Sendable, Equatable, Codable {
+    public var planID: PlanID
+    public var goal: String
+    public var context: String?
+    public var status: PlanStatus
+    public var idempotencyKey: String?
+    public var lastError: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var closedAt: Timestamp?
+
+    public init(
+        planID: PlanID, goal: String, context: String?, status: PlanStatus, idempotencyKey: String?,
+        lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, closedAt: Timestamp?
+    ) {
+        self.planID = planID
+        self.goal = goal
+        self.context = context
+        self.status = status
+        self.idempotencyKey = idempotencyKey
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.closedAt = closedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case planID = "plan_id", goal, context, status, idempotencyKey = "idempotency_key"
+        case lastError = "last_error", createdAt = "created_at", updatedAt = "updated_at", closedAt = "closed_at"
+    }
+}
+
+/// One executive's piece of work within a plan.
+public struct BoardTask: Sendable, Equatable, Codable {
+    public var taskID: TaskID
+    public var planID: PlanID
+    /// The role of the agent that works it (`CFO`, `CTO`, …).
+    public var agent: String
+    public var description: String
+    public var state: TaskState
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var lastError: String?
+    public var notBefore: Timestamp?
+    /// Who holds the current claim and until when; set only while `in_progress`.
+    public var claimOwner: String?
+    public var leaseExpiresAt: Timestamp?
+    public var result: AgentResult?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    public init(
+        taskID: TaskID, planID: PlanID, agent: String, description: String, state: TaskState, attempts: Int,
+        maxAttempts: Int, lastError: String? = nil, notBefore: Timestamp? = nil, claimOwner: String? = nil,
+        leaseExpiresAt: Timestamp? = nil, result: AgentResult? = nil, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.taskID = taskID
+        self.planID = planID
+        self.agent = agent
+        self.description = description
+        self.state = state
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.lastError = lastError
+        self.notBefore = notBefore
+        self.claimOwner = claimOwner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.result = result
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    public var snapshot: TaskSnapshot {
+        get {
+            TaskSnapshot(state: state, attempts: attempts, maxAttempts: maxAttempts, lastError: lastError, notBefore: notBefore)
+        }
+        set {
+            state = newValue.state
+            attempts = newValue.attempts
+            maxAttempts = newValue.maxAttempts
+            lastError = newValue.lastError
+            notBefore = newValue.notBefore
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case taskID = "task_id", planID = "plan_id", agent, description, state, attempts
+        case maxAttempts = "max_attempts", lastError = "last_error", notBefore = "not_before"
+        case claimOwner = "claim_owner", leaseExpiresAt = "lease_expires_at", result
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
+/// What an agent produced for a task.
+public struct AgentResult: Sendable, Equatable, Codable {
+    public var agent: String
+    public var codename: String
+    public var backend: String
+    /// True when no language model was involved (the builtin backend).
+    public var offline: Bool
+    public var summary: String
+    public var findings: [String]
+    public var risks: [String]
+    public var recommendations: [String]
+    public var confidence: Double?
+    /// The agent's raw output when it was not in board's structured form (e.g. plain text from a command).
+    public var raw: String?
+
+    public init(
+        agent: String, codename: String, backend: String, offline: Bool, summary: String, findings: [String] = [],
+        risks: [String] = [], recommendations: [String] = [], confidence: Double? = nil, raw: String? = nil
+    ) {
+        self.agent = agent
+        self.codename = codename
+        self.backend = backend
+        self.offline = offline
+        self.summary = summary
+        self.findings = findings
+        self.risks = risks
+        self.recommendations = recommendations
+        self.confidence = confidence
+        self.raw = raw
+    }
+}
+
+/// One row of the audit trail.
+public struct BoardEvent: Sendable, Equatable, Codable {
+    public var eventID: EventID
+    public var planID: PlanID
+    public var taskID: TaskID?
+    public var kind: EventKind
+    public var payload: JSONValue
+    public var createdAt: Timestamp
+
+    public init(eventID: EventID, planID: PlanID, taskID: TaskID?, kind: EventKind, payload: JSONValue, createdAt: Timestamp) {
+        self.eventID = eventID
+        self.planID = planID
+        self.taskID = taskID
+        self.kind = kind
+        self.payload = payload
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", planID = "plan_id", taskID = "task_id", kind, payload, createdAt = "created_at"
+    }
+}
+
+/// The CEO's synthesis of a plan's results.
+public struct FinalPlan: Sendable, Equatable, Codable {
+    public struct Contributor: Sendable, Equatable, Codable {
+        public var agent: String
+        public var codename: String
+        public var taskID: TaskID
+        public var confidence: Double?
+
+        public init(agent: String, codename: String, taskID: TaskID, confidence: Double?) {
+            self.agent = agent
+            self.codename = codename
+            self.taskID = taskID
+            self.confidence = confidence
+        }
+
+        enum CodingKeys: String, CodingKey { case agent, codename, taskID = "task_id", confidence }
+    }
+
+    public var planID: PlanID
+    public var goal: String
+    public var synthesizedBy: String
+    public var offline: Bool
+    public var executiveSummary: String
+    public var strategy: [String]
+    public var contributors: [Contributor]
+    public var risks: [String]
+    public var recommendations: [String]
+    public var confidence: Double
+    public var createdAt: Timestamp
+
+    public init(
+        planID: PlanID, goal: String, synthesizedBy: String, offline: Bool, executiveSummary: String, strategy: [String],
+        contributors: [Contributor], risks: [String], recommendations: [String], confidence: Double, createdAt: Timestamp
+    ) {
+        self.planID = planID
+        self.goal = goal
+        self.synthesizedBy = synthesizedBy
+        self.offline = offline
+        self.executiveSummary = executiveSummary
+        self.strategy = strategy
+        self.contributors = contributors
+        self.risks = risks
+        self.recommendations = recommendations
+        self.confidence = confidence
+        self.createdAt = createdAt
+    }
+
+    /// The prototype's confidence bands: ≥ 0.80 high, 0.50–0.79 moderate, below that uncertain.
+    public var confidencePhrase: String { Confidence.phrase(confidence) }
+
+    enum CodingKeys: String, CodingKey {
+        case planID = "plan_id", goal, synthesizedBy = "synthesized_by", offline
+        case executiveSummary = "executive_summary", strategy, contributors, risks, recommendations
+        case confidence, createdAt = "created_at"
+    }
+}
+
+public enum Confidence {
+    public static func phrase(_ value: Double) -> String {
+        switch value {
+        case 0.8...: "high confidence"
+        case 0.5..<0.8: "moderate confidence"
+        default: "uncertain"
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import BoardAgents
+import BoardCore
+import BoardProtocol
+import BoardStore
+import Foundation
+import Logging
+
+/// Answers one JSON-RPC line. Never throws: every failure becomes an error reply with a stable
+/// code, so bad input can neither crash nor hang the daemon.
+struct RequestHandler: Sendable {
+    let store: any StateStore
+    let worker: Worker
+    let wake: WakeSignal
+    let configuration: DaemonConfiguration
+    let startedAt: Timestamp
+    let logger: Logger
+    static let version = "0.1.0"
+
+    /// The reply line, or `nil` for a notification.
+    func handle(_ line: Data) async -> Data? {
+        let request: RPCRequest
+        switch Wire.decodeRequest(line) {
+        case let .success(decoded): request = decoded
+        case let .failure(failure): return Wire.errorLine(id: failure.id ?? .null, error: failure.error)
+        }
+        let id = request.id
+        do {
+            guard let method = Method(rawValue: request.method) else { throw RPCError.methodNotFound(String(request.method.prefix(100))) }
+            let reply = try await dispatch(method, request.params, id: id ?? .null)
+            return id == nil ? nil : reply
+        } catch let error as RPCError {
+            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: error)
+        } catch let error as BoardError {
+            if error.reason == .storage || error.reason == .internalError {
+                logger.error("request \(request.method) failed: \(error.message)")
+            }
+            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: RPCError(error))
+        } catch {
+            logger.error("request \(request.method) failed unexpectedly: \(error)")
+            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: RPCError(BoardError(.internalError, "internal error: \(error)")))
+        }
+    }
+
+    private func dispatch(_ method: Method, _ params: JSONValue?, id: JSONValue) async throws -> Data {
+        switch method {
+        case .ping:
+            _ = try ParamReader(params).finish()
+            return try Wire.successLine(id: id, result: PingResult(version: Self.version))
+
+        case .daemonStatus:
+            try ParamReader(params).finish()
+            let stats = try await store.statistics()
+            let now = Timestamp.now()
+            let status = DaemonStatus(
+                version: Self.version, pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: startedAt,
+                uptimeSeconds: Double(now.milliseconds(since: startedAt)) / 1000, socket: configuration.socketPath,
+                database: configuration.databasePath, synchronous: configuration.synchronous.rawValue,
+                concurrency: configuration.concurrency, running: await worker.runningCount,
+                plans: .init(open: stats.openPlans, synthesizing: stats.synthesizingPlans, blocked: stats.blockedPlans,
+                             failed: stats.failedPlans),
+                tasks: .init(pending: stats.pendingTasks, inProgress: stats.runningTasks),
+                agents: configuration.registry.agents.map { "\($0.role) \($0.codename) (\($0.backend.name))" })
+            return try Wire.successLine(id: id, result: status)
+
+        case .planCreate:
+            let request = try PlanCreateParams(params: params)
+            let planned = try Planner(registry: configuration.registry)
+                .plan(goal: request.goal, context: request.context, requested: request.agents)
+            let maxAttempts = request.maxAttempts ?? configuration.maxAttempts
+            let draft = PlanDraft(
+                goal: request.goal, context: request.context, idempotencyKey: request.idempotencyKey,
+                tasks: planned.map { TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts) })
+            let creation = try await store.createPlan(draft, now: .now(), origin: ChangeOrigin(actor: "control"))
+            if creation.created {
+                logger.info("plan created", metadata: [
+                    "plan_id": "\(creation.plan.planID)", "event": "plan_created",
+                    "agents": "\(planned.map(\.role).joined(separator: ","))",
+                ])
+                await wake.signal()
+            }
+            return try Wire.successLine(id: id, result: PlanDetail(plan: creation.plan, tasks: creation.tasks, created: creation.created))
+
+        case .planList:
+            let request = try PlanListParams(params: params)
+            let page = try await store.listPlans(status: request.status, limit: request.limit, cursor: request.cursor)
+            return try Wire.successLine(id: id, result: PlanListResult(plans: page.plans, nextCursor: page.nextCursor))
+
+        case .planGet:
+            let request = try PlanIDParams(params: params)
+            return try Wire.successLine(id: id, result: try await detail(request.planID))
+
+        case .planCancel:
+            let request = try PlanIDParams(params: params)
+            let cancellation = try await store.cancelPlan(request.planID, now: .now(), origin: ChangeOrigin(actor: "control"))
+            for task in cancellation.stoppedTasks { await worker.cancel(task) }
+            logger.info("plan cancelled", metadata: [
+                "plan_id": "\(request.planID)", "event": "plan_cancelled", "tasks_cancelled": "\(cancellation.cancelledTasks)",
+            ])
+            return try Wire.successLine(id: id, result: try await detail(request.planID))
+
+        case .planResult:
+            let request = try PlanIDParams(params: params)
+            guard let plan = try await store.plan(request.planID) else { throw BoardError.notFound("plan", request.planID.rawValue) }
+            guard let finalPlan = try await store.finalPlan(of: request.planID) else {
+                throw BoardError(.invalidState, "plan is \(plan.status.rawValue); it has no final plan yet")
+            }
+            return try Wire.successLine(id: id, result: PlanResult(finalPlan: finalPlan))
+
+        case .planRetrySynthesis:
+            let request = try PlanIDParams(params: params)
+            let plan = try await store.retrySynthesis(request.planID, now: .now(), origin: ChangeOrigin(actor: "control"))
+            logger.info("plan synthesis retried", metadata: ["plan_id": "\(plan.planID)", "event": "plan_synthesizing"])
+            await wake.signal()
+            return try Wire.successLine(id: id, result: try await detail(request.planID))
+
+        case .taskGet:
+            let request = try TaskIDParams(params: params)
+            guard let task = try await store.task(request.taskID) else { throw BoardError.notFound("task", request.taskID.rawValue) }
+            return try Wire.successLine(id: id, result: task)
+
+        case .taskCancel:
+            let request = try TaskIDParams(params: params)
+            let update = try await store.updateTask(
+                request.taskID, .cancel(reason: "cancelled by request"), owner: nil, result: nil, now: .now(),
+                origin: ChangeOrigin(actor: "control"))
+            if update.transition.stopsRunningWork { await worker.cancel(request.taskID) }
+            logger.info("task cancelled", metadata: taskMetadata(update.task, .taskCancelled))
+            await wake.signal()
+            return try Wire.successLine(id: id, result: update.task)
+
+        case .taskRetry:
+            let request = try TaskIDParams(params: params)
+            let update = try await store.updateTask(
+                request.taskID, .retry, owner: nil, result: nil, now: .now(), origin: ChangeOrigin(actor: "control"))
+            logger.info("task requeued", metadata: taskMetadata(update.task, .taskRequeued))
+            await wake.signal()
+            return try Wire.successLine(id: id, result: update.task)
+
+        case .eventsList:
+            let request = try EventsListParams(params: params)
+            guard try await store.plan(request.planID) != nil else { throw BoardError.notFound("plan", request.planID.rawValue) }
+            let events = try await store.events(of: request.planID, task: request.taskID, limit: request.limit)
+            return try Wire.successLine(id: id, result: EventsResult(events: events))
+        }
+    }
+
+    private func detail(_ id: PlanID) async throws -> PlanDetail {
+        guard let plan = try await store.plan(id) else { throw BoardError.notFound("plan", id.rawValue) }
+        return PlanDetail(plan: plan, tasks: try await store.tasks(of: id))
+    }
+
+    private func taskMetadata(_ task: BoardTask, _ event: EventKind) -> Logger.Metadata {
+        ["plan_id": "\(task.planID)", "task_id": "\(task.taskID)", "agent": "\(task.agent)", "event": "\(event)"]
+    }
+}

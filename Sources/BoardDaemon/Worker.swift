@@ -1,0 +1,235 @@
+import BoardAgents
+import BoardCore
+import BoardStore
+import Logging
+
+/// Runs claimed tasks on their agents, at most `concurrency` at once, and reports each outcome
+/// to the store through the task lifecycle. Also runs the CEO's syntheses.
+actor Worker {
+    private enum StopReason { case cancelled, interrupted }
+
+    private struct Running {
+        var handle: Task<Void, Never>
+        var stopReason: StopReason?
+    }
+
+    private enum Outcome {
+        case result(AgentResult)
+        case failure(AgentFailure)
+        case stopped
+    }
+
+    private let store: any StateStore
+    private let wake: WakeSignal
+    private let logger: Logger
+    let owner: String
+    private var registry: AgentRegistry
+    private var agents: [String: any Agent]
+    private var concurrency: Int
+    private var taskTimeoutMilliseconds: Int64
+    private var retryPolicy: RetryPolicy
+    private var running: [TaskID: Running] = [:]
+    private var syntheses: [PlanID: Task<Void, Never>] = [:]
+
+    init(store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, logger: Logger) {
+        self.store = store
+        self.wake = wake
+        self.owner = owner
+        self.logger = logger
+        registry = configuration.registry
+        agents = Self.makeAgents(configuration.registry)
+        concurrency = configuration.concurrency
+        taskTimeoutMilliseconds = configuration.taskTimeoutSeconds * 1000
+        retryPolicy = configuration.retryPolicy
+    }
+
+    private static func makeAgents(_ registry: AgentRegistry) -> [String: any Agent] {
+        Dictionary(uniqueKeysWithValues: registry.agents.map { ($0.role, AgentFactory.make($0)) })
+    }
+
+    var freeSlots: Int { max(0, concurrency - running.count) }
+    var runningCount: Int { running.count }
+    var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
+
+    func isSynthesizing(_ plan: PlanID) -> Bool { syntheses[plan] != nil }
+
+    // MARK: Tasks
+
+    func start(_ claimed: ClaimedTask) {
+        let task = claimed.task
+        let agent = agents[task.agent]
+        let timeout = taskTimeoutMilliseconds
+        logger.info("task started", metadata: metadata(task, event: .taskStarted, ["attempt": "\(task.attempts)/\(task.maxAttempts)"]))
+        let handle = Task {
+            let outcome = await Self.attempt(claimed, agent: agent, timeoutMilliseconds: timeout)
+            await self.finish(claimed, outcome)
+        }
+        running[task.taskID] = Running(handle: handle)
+    }
+
+    /// Stops a running attempt because a person cancelled it; its result, if any, is discarded.
+    func cancel(_ id: TaskID) {
+        guard var entry = running[id] else { return }
+        entry.stopReason = .cancelled
+        running[id] = entry
+        entry.handle.cancel()
+    }
+
+    /// Waits up to `graceMilliseconds` for running attempts, then interrupts the rest: they go
+    /// back to pending without using up an attempt.
+    func drain(graceMilliseconds: Int64) async {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(graceMilliseconds))
+        while !running.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for (id, var entry) in running {
+            entry.stopReason = entry.stopReason ?? .interrupted
+            running[id] = entry
+            entry.handle.cancel()
+        }
+        for synthesis in syntheses.values { synthesis.cancel() }
+        while !running.isEmpty || !syntheses.isEmpty {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private static func attempt(_ claimed: ClaimedTask, agent: (any Agent)?, timeoutMilliseconds: Int64) async -> Outcome {
+        let task = claimed.task
+        guard let agent else {
+            return .failure(AgentFailure(.permanent, "no agent with role \(task.agent) is configured"))
+        }
+        let work = AgentWork(
+            taskID: task.taskID, planID: task.planID, role: task.agent, description: task.description, goal: claimed.goal,
+            context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts)
+        do {
+            return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(work) })
+        } catch let failure as AgentFailure {
+            return .failure(failure)
+        } catch is TimeoutError {
+            return .failure(AgentFailure(.retryable, "\(task.agent): timed out after \(timeoutMilliseconds / 1000) s"))
+        } catch is CancellationError {
+            return .stopped
+        } catch {
+            return .failure(AgentFailure(.retryable, "\(task.agent): \(error)"))
+        }
+    }
+
+    private func finish(_ claimed: ClaimedTask, _ outcome: Outcome) async {
+        let task = claimed.task
+        // The entry stays until the outcome is stored, so a drain waits for the write too.
+        let reason = running[task.taskID]?.stopReason
+        let command: TaskCommand
+        var result: AgentResult?
+        switch (outcome, reason) {
+        case (_, .cancelled?):
+            // The store already recorded the cancel; whatever the agent produced is discarded.
+            logger.info("task attempt stopped after cancel", metadata: metadata(task, event: .taskCancelled))
+            running[task.taskID] = nil
+            await wake.signal()
+            return
+        case (_, .interrupted?), (.stopped, nil):
+            command = .interrupt
+        case let (.result(value), nil):
+            command = .complete
+            result = value
+        case let (.failure(failure), nil):
+            switch failure.kind {
+            case .permanent:
+                command = .fail(error: failure.message, permanent: true, retryDelayMilliseconds: 0)
+            case .escalate:
+                command = .escalate(reason: failure.message)
+            case .retryable:
+                let delay = retryPolicy.delay(afterAttempt: task.attempts, unit: Double.random(in: 0...1))
+                command = .fail(error: failure.message, permanent: false, retryDelayMilliseconds: delay)
+            }
+        }
+        do {
+            let update = try await store.updateTask(
+                task.taskID, command, owner: owner, result: result, now: .now(), origin: ChangeOrigin(actor: owner))
+            log(update)
+        } catch let error as BoardError where error.reason == .invalidState {
+            logger.info("task result discarded: \(error.message)", metadata: metadata(task, event: nil))
+        } catch {
+            // The claim stays in_progress in the store; start-up recovery will settle it.
+            logger.error("cannot record the outcome of a task: \(error)", metadata: metadata(task, event: nil))
+        }
+        running[task.taskID] = nil
+        await wake.signal()
+    }
+
+    private func log(_ update: TaskUpdate) {
+        let task = update.task
+        var extra: Logger.Metadata = ["state": "\(task.state)", "attempt": "\(task.attempts)/\(task.maxAttempts)"]
+        if let error = task.lastError, task.state != .completed { extra["error"] = "\(error)" }
+        if let notBefore = task.notBefore { extra["not_before"] = "\(notBefore)" }
+        let level: Logger.Level = task.state == .escalated || task.state == .failed ? .warning : .info
+        logger.log(level: level, "task \(update.transition.event.rawValue)", metadata: metadata(task, event: update.transition.event, extra))
+        if let planTransition = update.planTransition, let event = planTransition.event {
+            logger.info("plan \(planTransition.to)", metadata: ["plan_id": "\(update.plan.planID)", "event": "\(event)"])
+        }
+    }
+
+    private func metadata(_ task: BoardTask, event: EventKind?, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var result: Logger.Metadata = ["plan_id": "\(task.planID)", "task_id": "\(task.taskID)", "agent": "\(task.agent)"]
+        if let event { result["event"] = "\(event)" }
+        return result.merging(extra) { _, new in new }
+    }
+
+    // MARK: Synthesis
+
+    func synthesize(_ plan: Plan) {
+        guard syntheses[plan.planID] == nil else { return }
+        let synthesizer = Synthesizer(ceo: registry.ceo)
+        let store = store
+        let logger = logger
+        syntheses[plan.planID] = Task {
+            do {
+                let tasks = try await store.tasks(of: plan.planID)
+                let contributions = tasks.compactMap { task -> Contribution? in
+                    guard task.state == .completed, let result = task.result else { return nil }
+                    return Contribution(taskID: task.taskID, result: result)
+                }
+                let finalPlan = try await synthesizer.synthesize(plan: plan, contributions: contributions, now: .now())
+                _ = try await store.saveFinalPlan(finalPlan, now: .now())
+                logger.info("plan closed", metadata: [
+                    "plan_id": "\(plan.planID)", "event": "plan_closed", "confidence": "\(finalPlan.confidence)",
+                ])
+            } catch is CancellationError {
+                // Shutdown: the plan stays `synthesizing` and is picked up again at the next start.
+            } catch let failure as AgentFailure {
+                await Self.recordSynthesisFailure(plan.planID, failure.message, store: store, logger: logger)
+            } catch let error as BoardError where error.reason == .invalidState {
+                logger.info("synthesis result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
+            } catch {
+                await Self.recordSynthesisFailure(plan.planID, "\(error)", store: store, logger: logger)
+            }
+            self.synthesisEnded(plan.planID)
+        }
+    }
+
+    private static func recordSynthesisFailure(_ plan: PlanID, _ message: String, store: any StateStore, logger: Logger) async {
+        logger.warning("synthesis failed: \(message)", metadata: ["plan_id": "\(plan)", "event": "plan_failed"])
+        _ = try? await store.failSynthesis(plan, error: message, now: .now())
+    }
+
+    private func synthesisEnded(_ plan: PlanID) {
+        syntheses[plan] = nil
+    }
+}
+
+struct TimeoutError: Error {}
+
+/// Runs `body`, cancelling it after `milliseconds`. The cancelled body is awaited, so a command
+/// agent's process is gone before this returns.
+func withTimeout<T: Sendable>(milliseconds: Int64, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimeoutError() }
+        return value
+    }
+}

@@ -1,0 +1,23 @@
+/// The stable method names of the control socket.
+public enum Method: String, CaseIterable, Sendable {
+    case ping
+    case daemonStatus = "daemon.status"
+    case planCreate = "plan.create"
+    case planList = "plan.list"
+    case planGet = "plan.get"
+    case planCancel = "plan.cancel"
+    case planResult = "plan.result"
+    case planRetrySynthesis = "plan.retry_synthesis"
+    case taskGet = "task.get"
+    case taskCancel = "task.cancel"
+    case taskRetry = "task.retry"
+    case eventsList = "events.list"
+
+    /// Methods that change state (and, once access control lands, need a privileged caller).
+    public var isMutating: Bool {
+        switch self {
+        case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry: true
+        case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList: false
+        }
+    }
+}

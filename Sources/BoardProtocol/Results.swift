@@ -1,0 +1,170 @@
+import BoardCore
+
+/// `ping`
+public struct PingResult: Sendable, Equatable, Codable {
+    public var pong: Bool
+    public var version: String
+
+    public init(version: String) {
+        pong = true
+        self.version = version
+    }
+}
+
+/// `daemon.status`
+public struct DaemonStatus: Sendable, Equatable, Codable {
+    public struct Plans: Sendable, Equatable, Codable {
+        public var open: Int
+        public var synthesizing: Int
+        public var blocked: Int
+        public var failed: Int
+
+        public init(open: Int, synthesizing: Int, blocked: Int, failed: Int) {
+            self.open = open
+            self.synthesizing = synthesizing
+            self.blocked = blocked
+            self.failed = failed
+        }
+    }
+
+    public struct Tasks: Sendable, Equatable, Codable {
+        public var pending: Int
+        public var inProgress: Int
+
+        public init(pending: Int, inProgress: Int) {
+            self.pending = pending
+            self.inProgress = inProgress
+        }
+
+        enum CodingKeys: String, CodingKey { case pending, inProgress = "in_progress" }
+    }
+
+    public var version: String
+    public var pid: Int
+    public var startedAt: Timestamp
+    public var uptimeSeconds: Double
+    public var socket: String
+    public var database: String
+    public var synchronous: String
+    public var concurrency: Int
+    public var running: Int
+    public var plans: Plans
+    public var tasks: Tasks
+    public var agents: [String]
+
+    public init(
+        version: String, pid: Int, startedAt: Timestamp, uptimeSeconds: Double, socket: String, database: String,
+        synchronous: String, concurrency: Int, running: Int, plans: Plans, tasks: Tasks, agents: [String]
+    ) {
+        self.version = version
+        self.pid = pid
+        self.startedAt = startedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.socket = socket
+        self.database = database
+        self.synchronous = synchronous
+        self.concurrency = concurrency
+        self.running = running
+        self.plans = plans
+        self.tasks = tasks
+        self.agents = agents
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, pid, startedAt = "started_at", uptimeSeconds = "uptime_seconds", socket, database, synchronous
+        case concurrency, running, plans, tasks, agents
+    }
+}
+
+/// A plan with its tasks: the result of `plan.get`, `plan.create` and `plan.cancel`.
+/// On the wire the plan's own members sit at the top level, next to `tasks` and `task_counts`.
+public struct PlanDetail: Sendable, Equatable, Codable {
+    public var plan: Plan
+    public var tasks: [BoardTask]
+    public var taskCounts: TaskCounts
+    /// Only for `plan.create`: false when an idempotency key returned an existing plan.
+    public var created: Bool?
+
+    public init(plan: Plan, tasks: [BoardTask], created: Bool? = nil) {
+        self.plan = plan
+        self.tasks = tasks
+        var counts = TaskCounts()
+        for task in tasks { counts[task.state] += 1 }
+        taskCounts = counts
+        self.created = created
+    }
+
+    enum CodingKeys: String, CodingKey { case tasks, taskCounts = "task_counts", created }
+
+    public init(from decoder: any Decoder) throws {
+        plan = try Plan(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tasks = try container.decode([BoardTask].self, forKey: .tasks)
+        taskCounts = try container.decode(TaskCounts.self, forKey: .taskCounts)
+        created = try container.decodeIfPresent(Bool.self, forKey: .created)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try plan.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tasks, forKey: .tasks)
+        try container.encode(taskCounts, forKey: .taskCounts)
+        try container.encodeIfPresent(created, forKey: .created)
+    }
+}
+
+/// `plan.list`
+public struct PlanListResult: Sendable, Equatable, Codable {
+    public var plans: [Plan]
+    public var nextCursor: String?
+
+    public init(plans: [Plan], nextCursor: String?) {
+        self.plans = plans
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case plans, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(plans, forKey: .plans)
+        // Always present, null on the last page, so clients need not guess.
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+/// `plan.result`: the final plan's members plus its Markdown rendering and confidence phrase.
+public struct PlanResult: Sendable, Equatable, Codable {
+    public var finalPlan: FinalPlan
+    public var markdown: String
+    public var confidencePhrase: String
+
+    public init(finalPlan: FinalPlan) {
+        self.finalPlan = finalPlan
+        markdown = finalPlan.markdown
+        confidencePhrase = finalPlan.confidencePhrase
+    }
+
+    enum CodingKeys: String, CodingKey { case markdown, confidencePhrase = "confidence_phrase" }
+
+    public init(from decoder: any Decoder) throws {
+        finalPlan = try FinalPlan(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        markdown = try container.decode(String.self, forKey: .markdown)
+        confidencePhrase = try container.decode(String.self, forKey: .confidencePhrase)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try finalPlan.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(markdown, forKey: .markdown)
+        try container.encode(confidencePhrase, forKey: .confidencePhrase)
+    }
+}
+
+/// `events.list`
+public struct EventsResult: Sendable, Equatable, Codable {
+    public var events: [BoardEvent]
+
+    public init(events: [BoardEvent]) { self.events = events }
+}

@@ -1,0 +1,137 @@
+import BoardCore
+import Foundation
+
+/// One decoded request line.
+public struct RPCRequest: Sendable, Equatable {
+    /// `nil` for a notification, which gets no reply.
+    public var id: JSONValue?
+    public var method: String
+    public var params: JSONValue?
+
+    public init(id: JSONValue?, method: String, params: JSONValue?) {
+        self.id = id
+        self.method = method
+        self.params = params
+    }
+}
+
+/// Encoding and decoding of JSON-RPC 2.0 lines. Shared by boardd and boardctl, so the wire
+/// format exists once.
+public enum Wire {
+    public static let version = "2.0"
+
+    /// A request that failed to decode, with the id to answer to when it could be read.
+    public struct DecodeFailure: Error, Sendable, Equatable {
+        public var id: JSONValue?
+        public var error: RPCError
+    }
+
+    /// Decodes one line (without its newline).
+    public static func decodeRequest(_ line: Data) -> Result<RPCRequest, DecodeFailure> {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: line)
+        } catch {
+            return .failure(DecodeFailure(id: .null, error: .parseError(parseMessage(error))))
+        }
+        guard case let .object(fields) = value else {
+            if case .array = value {
+                return .failure(DecodeFailure(id: .null, error: .invalidRequest("batch requests are not supported; send one object per line")))
+            }
+            return .failure(DecodeFailure(id: .null, error: .invalidRequest("a request must be a JSON object")))
+        }
+        var id: JSONValue? = nil
+        if let raw = fields["id"] {
+            switch raw {
+            case .string, .int, .null: id = raw
+            case let .double(number) where number == number.rounded() && abs(number) < 9e15: id = .int(Int64(number))
+            default:
+                return .failure(DecodeFailure(id: .null, error: .invalidRequest("id must be a string, an integer or null")))
+            }
+        }
+        guard fields["jsonrpc"] == .string(version) else {
+            return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("jsonrpc must be \"2.0\"")))
+        }
+        guard case let .string(method)? = fields["method"] else {
+            return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("method must be a string")))
+        }
+        for key in fields.keys where !["jsonrpc", "id", "method", "params"].contains(key) {
+            return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("unknown member \"\(key)\"")))
+        }
+        let params = fields["params"]
+        if let params {
+            switch params {
+            case .object, .array: break
+            default: return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("params must be an object")))
+            }
+        }
+        return .success(RPCRequest(id: id, method: method, params: params))
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}` and a newline.
+    public static func successLine(id: JSONValue, result: some Encodable) throws -> Data {
+        var line = Data("{\"jsonrpc\":\"2.0\",\"id\":\(id.serialized),\"result\":".utf8)
+        line.append(try encoder.encode(result))
+        line.append(contentsOf: Array("}\n".utf8))
+        return line
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{…}}` and a newline.
+    public static func errorLine(id: JSONValue, error: RPCError) -> Data {
+        var text = "{\"jsonrpc\":\"2.0\",\"id\":\(id.serialized),\"error\":{\"code\":\(error.code),\"message\":"
+        JSONValue.writeQuoted(error.message, to: &text)
+        text += ",\"data\":{\"reason\":"
+        JSONValue.writeQuoted(error.reason, to: &text)
+        text += "}}}\n"
+        return Data(text.utf8)
+    }
+
+    /// A request line, as a client sends it.
+    public static func requestLine(id: Int, method: Method, params: JSONValue?) -> Data {
+        var text = "{\"jsonrpc\":\"2.0\",\"id\":\(id),\"method\":"
+        JSONValue.writeQuoted(method.rawValue, to: &text)
+        if let params {
+            text += ",\"params\":"
+            params.write(to: &text)
+        }
+        text += "}\n"
+        return Data(text.utf8)
+    }
+
+    /// A decoded reply: the result's raw JSON, or the error.
+    public struct Response: Sendable {
+        public var id: JSONValue
+        public var outcome: Result<Data, RPCError>
+    }
+
+    private struct ResponseEnvelope: Decodable {
+        var id: JSONValue?
+        var result: JSONValue?
+        var error: RPCError?
+    }
+
+    public static func decodeResponse(_ line: Data) throws -> Response {
+        let envelope = try JSONDecoder().decode(ResponseEnvelope.self, from: line)
+        if let error = envelope.error { return Response(id: envelope.id ?? .null, outcome: .failure(error)) }
+        guard let result = envelope.result else {
+            throw RPCError.invalidRequest("reply has neither result nor error")
+        }
+        return Response(id: envelope.id ?? .null, outcome: .success(Data(result.serialized.utf8)))
+    }
+
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    public static let decoder = JSONDecoder()
+
+    private static func parseMessage(_ error: any Error) -> String {
+        if case let DecodingError.dataCorrupted(context) = error {
+            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        }
+        return "the line is not valid JSON"
+    }
+}

@@ -1,0 +1,30 @@
+import BoardCore
+import GRDB
+
+enum BoardStoreError {
+    static let closed = BoardError(.unavailable, "the store is closed")
+
+    static func internalInconsistency(_ message: String) -> BoardError {
+        BoardError(.internalError, "store: \(message)")
+    }
+
+    /// Domain errors pass through; SQLite's become `storage` errors that say what failed.
+    static func map(_ error: any Error) -> any Error {
+        if error is BoardError { return error }
+        if let database = error as? DatabaseError {
+            let detail = database.message ?? "\(database.resultCode)"
+            switch database.resultCode {
+            case .SQLITE_FULL:
+                return BoardError(.storage, "storage is full: \(detail)")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return BoardError(.storage, "the database is locked by another process: \(detail)")
+            case .SQLITE_READONLY:
+                return BoardError(.storage, "the database is read-only: \(detail)")
+            default:
+                return BoardError(.storage, "storage error (\(database.resultCode)): \(detail)")
+            }
+        }
+        if error is CancellationError { return error }
+        return BoardError(.storage, "storage error: \(error)")
+    }
+}

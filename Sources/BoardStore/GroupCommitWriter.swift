@@ -1,0 +1,77 @@
+import GRDB
+
+/// Runs write operations in shared transactions: whatever arrives while a commit is in flight
+/// joins the next one, so under load many transitions share one fsync, and with a single caller
+/// each write still commits at once.
+///
+/// Each operation runs in its own savepoint: one that throws (an `invalid_state` refusal, say)
+/// rolls back alone and the rest of the batch still commits.
+actor GroupCommitWriter {
+    private struct PendingWrite: Sendable {
+        let work: @Sendable (Database) throws -> any Sendable
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+
+    private let pool: DatabasePool
+    private let maxBatch: Int
+    private var queue: [PendingWrite] = []
+    private var flushing = false
+    private var closed = false
+
+    init(pool: DatabasePool, maxBatch: Int = 4096) {
+        self.pool = pool
+        self.maxBatch = maxBatch
+    }
+
+    func perform<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if closed { throw BoardStoreError.closed }
+        let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            queue.append(PendingWrite(work: { try work($0) }, continuation: continuation))
+            if !flushing {
+                flushing = true
+                Task { await self.flush() }
+            }
+        }
+        guard let typed = value as? T else { throw BoardStoreError.internalInconsistency("write returned an unexpected type") }
+        return typed
+    }
+
+    /// Refuses new writes and waits for the ones already queued.
+    func close() async {
+        closed = true
+        while flushing { await Task.yield() }
+    }
+
+    private func flush() async {
+        while !queue.isEmpty {
+            let count = min(queue.count, maxBatch)
+            let batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            do {
+                let results = try await pool.write { db in
+                    batch.map { item -> Result<any Sendable, any Error> in
+                        do {
+                            var value: (any Sendable)?
+                            try db.inSavepoint {
+                                value = try item.work(db)
+                                return .commit
+                            }
+                            guard let value else { throw BoardStoreError.internalInconsistency("write produced no value") }
+                            return .success(value)
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                for (item, result) in zip(batch, results) {
+                    item.continuation.resume(with: result.mapError(BoardStoreError.map))
+                }
+            } catch {
+                // The commit itself failed (disk full, I/O error): nothing of the batch was written.
+                let mapped = BoardStoreError.map(error)
+                for item in batch { item.continuation.resume(throwing: mapped) }
+            }
+        }
+        flushing = false
+    }
+}

@@ -1,0 +1,582 @@
+import BoardCore
+import Foundation
+import GRDB
+
+/// How hard SQLite works to make each commit durable.
+public enum SynchronousMode: String, Sendable, CaseIterable {
+    /// Every commit reaches the disk before it is acknowledged (survives power loss).
+    case full
+    /// Commits survive a daemon crash; the last few may be lost on power loss. Much faster on slow disks.
+    case normal
+}
+
+public struct StoreConfiguration: Sendable, Equatable {
+    public var path: String
+    public var synchronous: SynchronousMode
+    /// How long a write waits for a lock held by another process before failing with `storage`.
+    public var busyTimeoutSeconds: Double
+
+    public init(path: String, synchronous: SynchronousMode = .full, busyTimeoutSeconds: Double = 5) {
+        self.path = path
+        self.synchronous = synchronous
+        self.busyTimeoutSeconds = busyTimeoutSeconds
+    }
+}
+
+/// The embedded backend: one SQLite database in WAL mode. Writes go through a single group-commit
+/// writer; reads run concurrently on the pool's reader connections.
+public final class SQLiteStateStore: StateStore {
+    public let configuration: StoreConfiguration
+    private let pool: DatabasePool
+    private let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) and migrates the database.
+    /// A database written by a newer version of board is refused and left untouched.
+    public init(configuration: StoreConfiguration) throws {
+        self.configuration = configuration
+        let path = configuration.path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            throw BoardError(.storage, "cannot open database at \(path): directory \(directory) does not exist")
+        }
+        try Self.refuseNewerSchema(at: path)
+
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        config.foreignKeysEnabled = true
+        let synchronous = configuration.synchronous.rawValue.uppercased()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(pool)
+        } catch {
+            throw BoardError(.storage, "cannot open database at \(path): \(Self.describe(error))")
+        }
+        writer = GroupCommitWriter(pool: pool)
+    }
+
+    /// Checks the schema with a read-only connection first, so that a refused file is not even
+    /// switched to WAL mode.
+    private static func refuseNewerSchema(at path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let superseded = try queue.read { db -> Bool in
+                guard try db.tableExists("grdb_migrations") else { return false }
+                return try Schema.migrator.hasBeenSuperseded(db)
+            }
+            try queue.close()
+            if superseded {
+                throw BoardError(.storage, """
+                    the database at \(path) was written by a newer version of board; \
+                    refusing to open it (it was not modified)
+                    """)
+            }
+        } catch let error as BoardError {
+            throw error
+        } catch {
+            throw BoardError(.storage, "cannot open database at \(path): \(describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let database = error as? DatabaseError { return database.message ?? "\(database.resultCode)" }
+        return "\(error)"
+    }
+
+    // MARK: Plans
+
+    public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
+        try await writer.perform { db in
+            if let key = draft.idempotencyKey,
+               let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
+                let existing = try Self.plan(from: row)
+                guard existing.goal == draft.goal, existing.context == draft.context else {
+                    throw BoardError(.conflict, """
+                        idempotency key \(key) was already used for plan \(existing.planID) with a different goal or context
+                        """)
+                }
+                return PlanCreation(plan: existing, tasks: try Self.tasks(of: existing.planID, db), created: false)
+            }
+            let plan = Plan(
+                planID: .random(), goal: draft.goal, context: draft.context, status: draft.tasks.isEmpty ? .cancelled : .open,
+                idempotencyKey: draft.idempotencyKey, lastError: nil, createdAt: now, updatedAt: now, closedAt: nil)
+            try db.execute(
+                sql: """
+                    INSERT INTO plans (plan_id, goal, context, status, idempotency_key, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [plan.planID.rawValue, plan.goal, plan.context, plan.status.rawValue, plan.idempotencyKey,
+                            now.iso8601, now.iso8601])
+            var payload = origin.detail
+            payload["actor"] = .string(origin.actor)
+            payload["tasks"] = .int(Int64(draft.tasks.count))
+            try Self.insertEvent(db, plan: plan.planID, task: nil, kind: .planCreated, payload: .object(payload), now: now)
+            var tasks: [BoardTask] = []
+            for (position, taskDraft) in draft.tasks.enumerated() {
+                let task = BoardTask(
+                    taskID: .random(), planID: plan.planID, agent: taskDraft.agent, description: taskDraft.description,
+                    state: .pending, attempts: 0, maxAttempts: max(1, taskDraft.maxAttempts), createdAt: now, updatedAt: now)
+                try db.execute(
+                    sql: """
+                        INSERT INTO tasks (task_id, plan_id, position, agent, description, state, attempts, max_attempts,
+                                           due_at, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
+                        """,
+                    arguments: [task.taskID.rawValue, plan.planID.rawValue, position, task.agent, task.description,
+                                task.maxAttempts, now.iso8601, now.iso8601, now.iso8601])
+                try Self.insertEvent(
+                    db, plan: plan.planID, task: task.taskID, kind: .taskCreated,
+                    payload: ["agent": .string(task.agent), "max_attempts": .int(Int64(task.maxAttempts))], now: now)
+                tasks.append(task)
+            }
+            return PlanCreation(plan: plan, tasks: tasks, created: true)
+        }
+    }
+
+    public func plan(_ id: PlanID) async throws -> Plan? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]).map(Self.plan(from:))
+        }
+    }
+
+    public func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage {
+        let before: Int64
+        if let cursor {
+            guard let value = Int64(cursor), value > 0 else { throw BoardError(.notFound, "invalid cursor \(cursor)") }
+            before = value
+        } else {
+            before = .max
+        }
+        let pageSize = max(1, min(limit, 1000))
+        return try await read { db in
+            let rows: [Row]
+            if let status {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [status.rawValue, before, pageSize + 1])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?", arguments: [before, pageSize + 1])
+            }
+            let page = rows.prefix(pageSize)
+            let next: String? = rows.count > pageSize ? page.last.map { String($0["seq"] as Int64) } : nil
+            return PlanPage(plans: try page.map(Self.plan(from:)), nextCursor: next)
+        }
+    }
+
+    public func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation {
+        try await writer.perform { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
+                throw BoardError.notFound("plan", id.rawValue)
+            }
+            var plan = try Self.plan(from: row)
+            let transition = try PlanLifecycle.apply(.cancel, to: plan.status)
+            var stopped: [TaskID] = []
+            var cancelled = 0
+            for var task in try Self.tasks(of: id, db) where !task.state.isSettled {
+                let step = try TaskLifecycle.apply(.cancel(reason: "plan cancelled"), to: task.snapshot, now: now)
+                try Self.store(step, into: &task, result: nil, now: now, origin: origin, db)
+                if step.stopsRunningWork { stopped.append(task.taskID) }
+                cancelled += 1
+            }
+            try Self.store(transition, into: &plan, error: nil, now: now, origin: origin, db)
+            return PlanCancellation(plan: plan, stoppedTasks: stopped, cancelledTasks: cancelled)
+        }
+    }
+
+    public func plansAwaitingSynthesis(limit: Int) async throws -> [Plan] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM plans WHERE status = 'synthesizing' ORDER BY seq LIMIT ?", arguments: [limit]
+            ).map(Self.plan(from:))
+        }
+    }
+
+    public func saveFinalPlan(_ finalPlan: FinalPlan, now: Timestamp) async throws -> Plan {
+        let content = try Self.encoder.encode(finalPlan)
+        return try await writer.perform { db in
+            var plan = try Self.requirePlan(finalPlan.planID, db)
+            let transition = try PlanLifecycle.apply(.synthesisSucceeded, to: plan.status)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO final_plans (plan_id, content, created_at) VALUES (?, ?, ?)",
+                arguments: [plan.planID.rawValue, String(decoding: content, as: UTF8.self), now.iso8601])
+            try Self.store(transition, into: &plan, error: nil, now: now, origin: .daemon, db)
+            return plan
+        }
+    }
+
+    public func failSynthesis(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan {
+        try await writer.perform { db in
+            var plan = try Self.requirePlan(id, db)
+            let transition = try PlanLifecycle.apply(.synthesisFailed(error: error), to: plan.status)
+            try Self.store(transition, into: &plan, error: error, now: now, origin: .daemon, db)
+            return plan
+        }
+    }
+
+    public func retrySynthesis(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> Plan {
+        try await writer.perform { db in
+            var plan = try Self.requirePlan(id, db)
+            let transition = try PlanLifecycle.apply(.retrySynthesis, to: plan.status)
+            try Self.store(transition, into: &plan, error: nil, now: now, origin: origin, db)
+            return plan
+        }
+    }
+
+    public func finalPlan(of plan: PlanID) async throws -> FinalPlan? {
+        let content = try await read { db in
+            try String.fetchOne(db, sql: "SELECT content FROM final_plans WHERE plan_id = ?", arguments: [plan.rawValue])
+        }
+        guard let content else { return nil }
+        return try Self.decoder.decode(FinalPlan.self, from: Data(content.utf8))
+    }
+
+    // MARK: Tasks
+
+    public func task(_ id: TaskID) async throws -> BoardTask? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]).map(Self.task(from:))
+        }
+    }
+
+    public func tasks(of plan: PlanID) async throws -> [BoardTask] {
+        try await read { db in try Self.tasks(of: plan, db) }
+    }
+
+    public func pendingTasks(limit: Int) async throws -> [BoardTask] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM tasks WHERE state = 'pending' ORDER BY due_at, seq LIMIT ?", arguments: [limit]
+            ).map(Self.task(from:))
+        }
+    }
+
+    public func taskCounts(of plan: PlanID) async throws -> TaskCounts {
+        try await read { db in try Self.counts(of: plan, db) }
+    }
+
+    public func attempts(of task: TaskID) async throws -> Int {
+        let value = try await read { db in
+            try Int.fetchOne(db, sql: "SELECT attempts FROM tasks WHERE task_id = ?", arguments: [task.rawValue])
+        }
+        guard let value else { throw BoardError.notFound("task", task.rawValue) }
+        return value
+    }
+
+    public func claimDueTasks(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int) async throws -> [ClaimedTask] {
+        guard limit > 0 else { return [] }
+        return try await writer.perform { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
+                    FROM tasks t JOIN plans p ON p.plan_id = t.plan_id
+                    WHERE t.state = 'pending' AND t.due_at <= ?
+                    ORDER BY t.due_at, t.seq LIMIT ?
+                    """,
+                arguments: [now.iso8601, limit])
+            var claimed: [ClaimedTask] = []
+            claimed.reserveCapacity(rows.count)
+            let lease = now.adding(milliseconds: leaseMilliseconds)
+            for row in rows {
+                var task = try Self.task(from: row)
+                let step = try TaskLifecycle.apply(.claim, to: task.snapshot, now: now)
+                task.claimOwner = owner
+                task.leaseExpiresAt = lease
+                try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
+                claimed.append(ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"]))
+            }
+            return claimed
+        }
+    }
+
+    public func nextDueTime() async throws -> Timestamp? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT due_at FROM tasks WHERE state = 'pending' ORDER BY due_at, seq LIMIT 1")
+                .flatMap(Timestamp.init(iso8601:))
+        }
+    }
+
+    public func updateTask(
+        _ id: TaskID, _ command: TaskCommand, owner: String?, result: AgentResult?, now: Timestamp, origin: ChangeOrigin
+    ) async throws -> TaskUpdate {
+        try await writer.perform { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
+                throw BoardError.notFound("task", id.rawValue)
+            }
+            var task = try Self.task(from: row)
+            if let owner, task.state != .inProgress || task.claimOwner != owner {
+                throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
+            }
+            if command == .retry {
+                let plan = try Self.requirePlan(task.planID, db)
+                if plan.status.isFinal {
+                    throw BoardError(.invalidState, "plan \(plan.planID) is \(plan.status.rawValue); its tasks cannot be retried")
+                }
+            }
+            let step = try TaskLifecycle.apply(command, to: task.snapshot, now: now)
+            try Self.store(step, into: &task, result: command == .complete ? result : nil, now: now, origin: origin, db)
+            let (plan, planTransition) = try Self.refreshPlan(task.planID, now: now, origin: origin, db)
+            return TaskUpdate(task: task, transition: step, plan: plan, planTransition: planTransition)
+        }
+    }
+
+    public func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate] {
+        try await writer.perform { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq")
+            var updates: [TaskUpdate] = []
+            for row in rows {
+                var task = try Self.task(from: row)
+                let step = try TaskLifecycle.apply(.recover, to: task.snapshot, now: now)
+                try Self.store(step, into: &task, result: nil, now: now, origin: .daemon, db)
+                let (plan, planTransition) = try Self.refreshPlan(task.planID, now: now, origin: .daemon, db)
+                updates.append(TaskUpdate(task: task, transition: step, plan: plan, planTransition: planTransition))
+            }
+            return updates
+        }
+    }
+
+    // MARK: Events
+
+    public func recordEvent(plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp) async throws -> BoardEvent {
+        try await writer.perform { db in
+            _ = try Self.requirePlan(plan, db)
+            return try Self.insertEvent(db, plan: plan, task: task, kind: kind, payload: payload, now: now)
+        }
+    }
+
+    public func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent] {
+        let count = max(1, min(limit, 10_000))
+        return try await read { db in
+            let rows: [Row]
+            if let task {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [task.rawValue, plan.rawValue, count])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM events WHERE plan_id = ? ORDER BY seq DESC LIMIT ?", arguments: [plan.rawValue, count])
+            }
+            return try rows.map(Self.event(from:))
+        }
+    }
+
+    public func statistics() async throws -> StoreStatistics {
+        try await read { db in
+            var stats = StoreStatistics()
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT status, count(*) AS n FROM plans
+                    WHERE status IN ('open', 'synthesizing', 'blocked', 'failed') GROUP BY status
+                    """)
+            for row in rows {
+                let count: Int = row["n"]
+                switch PlanStatus(rawValue: row["status"]) {
+                case .open: stats.openPlans = count
+                case .synthesizing: stats.synthesizingPlans = count
+                case .blocked: stats.blockedPlans = count
+                case .failed: stats.failedPlans = count
+                default: break
+                }
+            }
+            stats.pendingTasks = try Int.fetchOne(db, sql: "SELECT count(*) FROM tasks WHERE state = 'pending'") ?? 0
+            stats.runningTasks = try Int.fetchOne(db, sql: "SELECT count(*) FROM tasks WHERE state = 'in_progress'") ?? 0
+            return stats
+        }
+    }
+
+    public func close() async throws {
+        await writer.close()
+        do {
+            // Folding the WAL back into the main file leaves a single self-contained file behind.
+            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try pool.close()
+        } catch {
+            throw BoardStoreError.map(error)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw BoardStoreError.map(error)
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    private static let decoder = JSONDecoder()
+
+    private static func requirePlan(_ id: PlanID, _ db: Database) throws -> Plan {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
+            throw BoardError.notFound("plan", id.rawValue)
+        }
+        return try plan(from: row)
+    }
+
+    private static func tasks(of plan: PlanID, _ db: Database) throws -> [BoardTask] {
+        try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE plan_id = ? ORDER BY position", arguments: [plan.rawValue])
+            .map(task(from:))
+    }
+
+    private static func counts(of plan: PlanID, _ db: Database) throws -> TaskCounts {
+        var counts = TaskCounts()
+        for row in try Row.fetchAll(
+            db, sql: "SELECT state, count(*) AS n FROM tasks WHERE plan_id = ? GROUP BY state", arguments: [plan.rawValue]) {
+            if let state = TaskState(rawValue: row["state"]) { counts[state] = row["n"] }
+        }
+        return counts
+    }
+
+    /// Re-derives the plan's status from its tasks and records the change, if any.
+    private static func refreshPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin, _ db: Database) throws -> (Plan, PlanTransition?) {
+        var plan = try requirePlan(id, db)
+        let transition = try PlanLifecycle.apply(.tasksChanged(try counts(of: id, db)), to: plan.status)
+        guard transition.event != nil else { return (plan, nil) }
+        try store(transition, into: &plan, error: nil, now: now, origin: origin, db)
+        return (plan, transition)
+    }
+
+    private static func store(
+        _ step: TaskTransition, into task: inout BoardTask, result: AgentResult?, now: Timestamp, origin: ChangeOrigin,
+        _ db: Database
+    ) throws {
+        task.snapshot = step.task
+        task.updatedAt = now
+        if step.task.state != .inProgress {
+            task.claimOwner = nil
+            task.leaseExpiresAt = nil
+        }
+        if let result { task.result = result }
+        let resultText = try task.result.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let due = step.task.notBefore ?? now
+        try db.execute(
+            sql: """
+                UPDATE tasks SET state = ?, attempts = ?, max_attempts = ?, last_error = ?, due_at = ?, claim_owner = ?,
+                                 lease_expires_at = ?, result = ?, updated_at = ?
+                WHERE task_id = ?
+                """,
+            arguments: [task.state.rawValue, task.attempts, task.maxAttempts, task.lastError, due.iso8601, task.claimOwner,
+                        task.leaseExpiresAt?.iso8601, resultText, now.iso8601, task.taskID.rawValue])
+        var payload = origin.detail
+        payload["actor"] = .string(origin.actor)
+        payload["from"] = .string(step.from.rawValue)
+        payload["to"] = .string(step.task.state.rawValue)
+        payload["attempts"] = .int(Int64(step.task.attempts))
+        payload["max_attempts"] = .int(Int64(step.task.maxAttempts))
+        if let error = step.task.lastError, step.task.state != .completed, step.task.state != .inProgress {
+            payload["error"] = .string(error)
+        }
+        if let notBefore = step.task.notBefore { payload["not_before"] = .string(notBefore.iso8601) }
+        try insertEvent(db, plan: task.planID, task: task.taskID, kind: step.event, payload: .object(payload), now: now)
+    }
+
+    private static func store(
+        _ transition: PlanTransition, into plan: inout Plan, error: String?, now: Timestamp, origin: ChangeOrigin,
+        _ db: Database
+    ) throws {
+        plan.status = transition.to
+        plan.updatedAt = now
+        if transition.to == .failed { plan.lastError = error }
+        if transition.to == .synthesizing || transition.to == .open { plan.lastError = nil }
+        if transition.to.isFinal { plan.closedAt = now }
+        try db.execute(
+            sql: "UPDATE plans SET status = ?, last_error = ?, updated_at = ?, closed_at = ? WHERE plan_id = ?",
+            arguments: [plan.status.rawValue, plan.lastError, now.iso8601, plan.closedAt?.iso8601, plan.planID.rawValue])
+        guard let kind = transition.event else { return }
+        var payload = origin.detail
+        payload["actor"] = .string(origin.actor)
+        payload["from"] = .string(transition.from.rawValue)
+        payload["to"] = .string(transition.to.rawValue)
+        if let error { payload["error"] = .string(error) }
+        try insertEvent(db, plan: plan.planID, task: nil, kind: kind, payload: .object(payload), now: now)
+    }
+
+    @discardableResult
+    private static func insertEvent(
+        _ db: Database, plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp
+    ) throws -> BoardEvent {
+        let event = BoardEvent(eventID: .random(), planID: plan, taskID: task, kind: kind, payload: payload, createdAt: now)
+        try db.execute(
+            sql: "INSERT INTO events (event_id, plan_id, task_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [event.eventID.rawValue, plan.rawValue, task?.rawValue, kind.rawValue, payload.serialized, now.iso8601])
+        return event
+    }
+
+    // MARK: Row decoding
+
+    private static func timestamp(_ row: Row, _ column: String) throws -> Timestamp {
+        let text: String = row[column]
+        guard let value = Timestamp(iso8601: text) else { throw corrupt("\(column) = \(text)") }
+        return value
+    }
+
+    private static func optionalTimestamp(_ row: Row, _ column: String) throws -> Timestamp? {
+        guard let text: String = row[column] else { return nil }
+        guard let value = Timestamp(iso8601: text) else { throw corrupt("\(column) = \(text)") }
+        return value
+    }
+
+    private static func corrupt(_ what: String) -> BoardError {
+        BoardError(.storage, "the database holds a value this version cannot read: \(what)")
+    }
+
+    private static func plan(from row: Row) throws -> Plan {
+        let id: String = row["plan_id"]
+        let statusText: String = row["status"]
+        guard let planID = PlanID(id) else { throw corrupt("plan_id = \(id)") }
+        guard let status = PlanStatus(rawValue: statusText) else { throw corrupt("plan status = \(statusText)") }
+        return Plan(
+            planID: planID, goal: row["goal"], context: row["context"], status: status, idempotencyKey: row["idempotency_key"],
+            lastError: row["last_error"], createdAt: try timestamp(row, "created_at"), updatedAt: try timestamp(row, "updated_at"),
+            closedAt: try optionalTimestamp(row, "closed_at"))
+    }
+
+    private static func task(from row: Row) throws -> BoardTask {
+        let id: String = row["task_id"]
+        let planText: String = row["plan_id"]
+        let stateText: String = row["state"]
+        guard let taskID = TaskID(id) else { throw corrupt("task_id = \(id)") }
+        guard let planID = PlanID(planText) else { throw corrupt("plan_id = \(planText)") }
+        guard let state = TaskState(rawValue: stateText) else { throw corrupt("task state = \(stateText)") }
+        let updatedAt = try timestamp(row, "updated_at")
+        let due = try timestamp(row, "due_at")
+        var result: AgentResult?
+        if let text: String = row["result"] {
+            result = try? decoder.decode(AgentResult.self, from: Data(text.utf8))
+        }
+        return BoardTask(
+            taskID: taskID, planID: planID, agent: row["agent"], description: row["description"], state: state,
+            attempts: row["attempts"], maxAttempts: row["max_attempts"], lastError: row["last_error"],
+            notBefore: state == .pending && due > updatedAt ? due : nil, claimOwner: row["claim_owner"],
+            leaseExpiresAt: try optionalTimestamp(row, "lease_expires_at"), result: result, createdAt: try timestamp(row, "created_at"),
+            updatedAt: updatedAt)
+    }
+
+    private static func event(from row: Row) throws -> BoardEvent {
+        let id: String = row["event_id"]
+        let planText: String = row["plan_id"]
+        let taskText: String? = row["task_id"]
+        let kindText: String = row["kind"]
+        let payloadText: String = row["payload"]
+        guard let eventID = EventID(id), let planID = PlanID(planText) else { throw corrupt("event \(id)") }
+        guard let kind = EventKind(rawValue: kindText) else { throw corrupt("event kind = \(kindText)") }
+        let payload = (try? decoder.decode(JSONValue.self, from: Data(payloadText.utf8))) ?? .string(payloadText)
+        return BoardEvent(
+            eventID: eventID, planID: planID, taskID: taskText.flatMap(TaskID.init), kind: kind, payload: payload,
+            createdAt: try timestamp(row, "created_at"))
+    }
+}

@@ -1,0 +1,66 @@
+import GRDB
+
+/// Versioned migrations. Append new ones; never edit a released one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_plans_tasks_events") { db in
+            try db.execute(sql: """
+                CREATE TABLE plans (
+                    seq INTEGER PRIMARY KEY,
+                    plan_id TEXT NOT NULL UNIQUE,
+                    goal TEXT NOT NULL,
+                    context TEXT,
+                    status TEXT NOT NULL,
+                    idempotency_key TEXT UNIQUE,
+                    last_error TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    closed_at TEXT
+                );
+                CREATE INDEX plans_by_status ON plans(status, seq);
+
+                CREATE TABLE tasks (
+                    seq INTEGER PRIMARY KEY,
+                    task_id TEXT NOT NULL UNIQUE,
+                    plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+                    position INTEGER NOT NULL,
+                    agent TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    max_attempts INTEGER NOT NULL,
+                    last_error TEXT,
+                    due_at TEXT NOT NULL,
+                    claim_owner TEXT,
+                    lease_expires_at TEXT,
+                    result TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE INDEX tasks_by_plan ON tasks(plan_id, state);
+                CREATE INDEX tasks_due ON tasks(due_at, seq) WHERE state = 'pending';
+                CREATE INDEX tasks_running ON tasks(seq) WHERE state = 'in_progress';
+
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY,
+                    event_id TEXT NOT NULL,
+                    plan_id TEXT NOT NULL,
+                    task_id TEXT,
+                    kind TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX events_by_plan ON events(plan_id, seq);
+                CREATE INDEX events_by_task ON events(task_id, seq) WHERE task_id IS NOT NULL;
+
+                CREATE TABLE final_plans (
+                    plan_id TEXT PRIMARY KEY REFERENCES plans(plan_id),
+                    content TEXT NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

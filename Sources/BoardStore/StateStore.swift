@@ -1,0 +1,138 @@
+import BoardCore
+
+/// A task to create as part of a plan.
+public struct TaskDraft: Sendable, Equatable {
+    public var agent: String
+    public var description: String
+    public var maxAttempts: Int
+
+    public init(agent: String, description: String, maxAttempts: Int) {
+        self.agent = agent
+        self.description = description
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A plan to create, with its tasks.
+public struct PlanDraft: Sendable, Equatable {
+    public var goal: String
+    public var context: String?
+    public var idempotencyKey: String?
+    public var tasks: [TaskDraft]
+
+    public init(goal: String, context: String? = nil, idempotencyKey: String? = nil, tasks: [TaskDraft]) {
+        self.goal = goal
+        self.context = context
+        self.idempotencyKey = idempotencyKey
+        self.tasks = tasks
+    }
+}
+
+public struct PlanCreation: Sendable, Equatable {
+    public var plan: Plan
+    public var tasks: [BoardTask]
+    /// False when the idempotency key matched an existing plan, which is returned instead.
+    public var created: Bool
+}
+
+public struct PlanPage: Sendable, Equatable {
+    public var plans: [Plan]
+    /// Pass back to get the next page; `nil` on the last page.
+    public var nextCursor: String?
+}
+
+/// A task a worker now owns, with what the agent needs to know about its plan.
+public struct ClaimedTask: Sendable, Equatable {
+    public var task: BoardTask
+    public var goal: String
+    public var context: String?
+}
+
+/// The result of a task transition: the task as stored and its plan after the change.
+public struct TaskUpdate: Sendable, Equatable {
+    public var task: BoardTask
+    public var transition: TaskTransition
+    public var plan: Plan
+    /// The plan's own transition, when the task change moved it (e.g. to `synthesizing`).
+    public var planTransition: PlanTransition?
+}
+
+public struct PlanCancellation: Sendable, Equatable {
+    public var plan: Plan
+    /// Tasks that were running and must be stopped by the worker.
+    public var stoppedTasks: [TaskID]
+    public var cancelledTasks: Int
+}
+
+/// Counts for status displays, computed from indexes (cheap even with millions of rows).
+public struct StoreStatistics: Sendable, Equatable {
+    public var openPlans = 0
+    public var synthesizingPlans = 0
+    public var blockedPlans = 0
+    public var failedPlans = 0
+    public var pendingTasks = 0
+    public var runningTasks = 0
+
+    public init() {}
+}
+
+/// Who or what caused a change, recorded in the event's payload.
+public struct ChangeOrigin: Sendable, Equatable {
+    public var actor: String
+    public var detail: [String: JSONValue]
+
+    public init(actor: String, detail: [String: JSONValue] = [:]) {
+        self.actor = actor
+        self.detail = detail
+    }
+
+    public static let daemon = ChangeOrigin(actor: "daemon")
+}
+
+/// Durable state, spoken in domain operations. Every mutating operation commits the state change
+/// together with its audit event, or nothing.
+///
+/// The daemon depends only on this protocol so a shared backend (PostgreSQL with
+/// `FOR UPDATE SKIP LOCKED` claims) can replace SQLite without touching the runtime; that is why
+/// claims carry an owner and a lease even though one SQLite daemon is the only owner today.
+public protocol StateStore: Sendable {
+    func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation
+    func plan(_ id: PlanID) async throws -> Plan?
+    func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage
+    func task(_ id: TaskID) async throws -> BoardTask?
+    func tasks(of plan: PlanID) async throws -> [BoardTask]
+    /// Pending tasks in the order they will run (due first), due or not.
+    func pendingTasks(limit: Int) async throws -> [BoardTask]
+    func taskCounts(of plan: PlanID) async throws -> TaskCounts
+    func attempts(of task: TaskID) async throws -> Int
+
+    /// Claims up to `limit` due pending tasks for `owner`, counting an attempt for each.
+    func claimDueTasks(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int) async throws -> [ClaimedTask]
+    /// When the earliest pending task becomes due; `nil` when nothing is pending.
+    func nextDueTime() async throws -> Timestamp?
+
+    /// Applies a lifecycle command. With `owner`, the task must still be claimed by that owner
+    /// (a worker's report on a task that was cancelled or reclaimed is refused with `invalid_state`).
+    func updateTask(
+        _ id: TaskID, _ command: TaskCommand, owner: String?, result: AgentResult?, now: Timestamp, origin: ChangeOrigin
+    ) async throws -> TaskUpdate
+
+    /// Cancels the plan and every pending or running task of it.
+    func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation
+    func plansAwaitingSynthesis(limit: Int) async throws -> [Plan]
+    /// Stores the final plan and closes the plan, atomically.
+    func saveFinalPlan(_ finalPlan: FinalPlan, now: Timestamp) async throws -> Plan
+    func failSynthesis(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan
+    func retrySynthesis(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> Plan
+    func finalPlan(of plan: PlanID) async throws -> FinalPlan?
+
+    func recordEvent(plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp) async throws -> BoardEvent
+    /// Newest first.
+    func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent]
+
+    /// At start-up: every task still `in_progress` was interrupted by a crash; recover each.
+    func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate]
+    func statistics() async throws -> StoreStatistics
+    /// Flushes and closes; later calls fail with `unavailable`.
+    func close() async throws
+}

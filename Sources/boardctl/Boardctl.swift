@@ -1,0 +1,117 @@
+import ArgumentParser
+import BoardCore
+import BoardProtocol
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Boardctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boardctl",
+        abstract: "Control boardd: submit goals, watch plans, read final plans.",
+        discussion: """
+            The socket is --socket, else $BOARD_SOCKET, else /run/board/boardd.sock.
+            Exit status: 0 success; 1 the daemon rejected the request; 2 `plan wait` ended with the plan \
+            not closed; 3 `plan wait` timed out; 64 usage error; 69 cannot reach boardd; 76 unexpected reply.
+            """,
+        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self])
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Control socket of boardd.")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print the protocol's result object as JSON.")
+    var json = false
+
+    var socketPath: String {
+        socket ?? ProcessInfo.processInfo.environment["BOARD_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/board/boardd.sock"
+    }
+
+    /// Runs `body` with a connected client and turns every failure into one line and an exit status.
+    func run(_ body: (ControlClient) throws(ClientFailure) -> Int32) throws {
+        let client = ControlClient(path: socketPath)
+        let status: Int32
+        do {
+            status = try body(client)
+        } catch {
+            switch error {
+            case let .rejected(rpc):
+                Output.error("\(rpc.message) [\(rpc.reason)]")
+                status = ExitStatus.rejected
+            case let .unreachable(message):
+                Output.error(message)
+                status = ExitStatus.unreachable
+            case let .protocolError(message):
+                Output.error(message)
+                status = ExitStatus.protocolError
+            }
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    func printJSON(_ data: Data) {
+        Output.line(String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct Ping: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that boardd answers.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        try options.run { client throws(ClientFailure) in
+            let start = ContinuousClock.now
+            let data = try client.call(.ping)
+            let elapsed = ContinuousClock.now - start
+            if options.json { options.printJSON(data); return 0 }
+            let result = try decode(PingResult.self, data)
+            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            Output.line("pong from boardd \(result.version) at \(client.path) in \(String(format: "%.2f", Double(micros) / 1000)) ms")
+            return 0
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the daemon's state and queue.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        try options.run { client throws(ClientFailure) in
+            let data = try client.call(.daemonStatus)
+            if options.json { options.printJSON(data); return 0 }
+            let status = try decode(DaemonStatus.self, data)
+            Output.table(nil, [
+                ["version", status.version],
+                ["pid", "\(status.pid)"],
+                ["uptime", Output.duration(milliseconds: Int64(status.uptimeSeconds * 1000))],
+                ["socket", status.socket],
+                ["database", "\(status.database) (synchronous=\(status.synchronous))"],
+                ["workers", "\(status.running) running of \(status.concurrency)"],
+                ["tasks", "\(status.tasks.pending) pending, \(status.tasks.inProgress) in progress"],
+                ["plans", "\(status.plans.open) open, \(status.plans.synthesizing) synthesizing, "
+                    + "\(status.plans.blocked) blocked, \(status.plans.failed) failed"],
+            ].map { [$0[0] + ":", $0[1]] })
+            Output.line("agents:")
+            for agent in status.agents { Output.line("  \(agent)") }
+            return 0
+        }
+    }
+}
+
+func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(ClientFailure) -> T {
+    do {
+        return try Wire.decoder.decode(T.self, from: data)
+    } catch {
+        throw .protocolError("unexpected reply from boardd: \(error)")
+    }
+}
+
+func parseID<ID: PrefixedID>(_ text: String, _ type: ID.Type) throws -> ID {
+    guard let id = ID(text) else { throw ValidationError("\(text) is not a \(ID.prefix) id (expected \(ID.prefix)_…)") }
+    return id
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import BoardCore
+import BoardProtocol
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Create and follow plans.",
+        subcommands: [Create.self, List.self, Show.self, Wait.self, Result.self, Cancel.self, RetrySynthesis.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Submit a goal; the CEO splits it into tasks.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The goal, e.g. \"launch an SMB accounting SaaS in Q2\".") var goal: String
+        @Option(name: .long, help: "Background the board should know.") var context: String?
+        @Option(name: .long, help: "Assign this agent (role or codename); repeatable. Default: COO, CFO, CTO, CMO.")
+        var agent: [String] = []
+        @Option(name: .long, help: "Attempts per task before escalation (default from the daemon's config).")
+        var maxAttempts: Int?
+        @Option(name: .long, help: "Submitting again with the same key returns the same plan.") var idempotencyKey: String?
+        @Flag(name: .long, help: "Wait for the plan to settle and print its final plan.") var wait = false
+        @Option(name: .long, help: "With --wait: give up after this many seconds.") var timeout: Double?
+
+        func run() throws {
+            let params = PlanCreateParams(
+                goal: goal, context: context, agents: agent.isEmpty ? nil : agent, idempotencyKey: idempotencyKey,
+                maxAttempts: maxAttempts)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planCreate, params.json)
+                let detail = try decode(PlanDetail.self, data)
+                if !wait {
+                    if options.json { options.printJSON(data) } else { printDetail(detail) }
+                    return 0
+                }
+                if !options.json {
+                    Output.line("plan \(detail.plan.planID) \(detail.created == false ? "already exists" : "created") "
+                        + "with \(detail.tasks.count) task(s): \(detail.tasks.map(\.agent).joined(separator: ", "))")
+                }
+                return try waitAndPrint(client, detail.plan.planID, timeout: timeout, options: options)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List plans, newest first.")
+        @OptionGroup var options: GlobalOptions
+        @Option(name: .long, help: "Only plans in this status.") var status: String?
+        @Option(name: .long, help: "At most this many (1–1000).") var limit = 50
+        @Option(name: .long, help: "Continue from a previous page's cursor.") var cursor: String?
+
+        func run() throws {
+            var params = PlanListParams(limit: limit, cursor: cursor)
+            if let status {
+                guard let value = PlanStatus(rawValue: status) else {
+                    throw ValidationError("status must be one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                params.status = value
+            }
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planList, params.json)
+                if options.json { options.printJSON(data); return 0 }
+                let page = try decode(PlanListResult.self, data)
+                if page.plans.isEmpty {
+                    Output.line("no plans")
+                    return 0
+                }
+                let now = Output.now()
+                Output.table(["PLAN", "STATUS", "CREATED", "GOAL"], page.plans.map {
+                    [$0.planID.rawValue, $0.status.rawValue, Output.age($0.createdAt, now: now), Output.clip($0.goal, 60)]
+                })
+                if let next = page.nextCursor { Output.line("more: boardctl plan list --cursor \(next)") }
+                return 0
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a plan and its tasks.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Plan id.") var planID: String
+
+        func run() throws {
+            let id = try parseID(planID, PlanID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planGet, PlanIDParams(planID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printDetail(try decode(PlanDetail.self, data))
+                return 0
+            }
+        }
+    }
+
+    struct Wait: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wait until a plan settles; print its final plan when it closes.",
+            discussion: "Exit status 0 when the plan closed, 2 when it settled otherwise, 3 on timeout.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Plan id.") var planID: String
+        @Option(name: .long, help: "Give up after this many seconds.") var timeout: Double?
+
+        func run() throws {
+            let id = try parseID(planID, PlanID.self)
+            try options.run { client throws(ClientFailure) in try waitAndPrint(client, id, timeout: timeout, options: options) }
+        }
+    }
+
+    struct Result: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a closed plan's final plan.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Plan id.") var planID: String
+        @Option(name: .long, help: "markdown or json.") var format = "markdown"
+
+        func validate() throws {
+            guard ["markdown", "json"].contains(format) else { throw ValidationError("--format must be markdown or json") }
+        }
+
+        func run() throws {
+            let id = try parseID(planID, PlanID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planResult, PlanIDParams(planID: id).json)
+                if options.json || format == "json" { options.printJSON(data); return 0 }
+                Output.line(try decode(PlanResult.self, data).markdown)
+                return 0
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a plan and stop its running tasks.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Plan id.") var planID: String
+
+        func run() throws {
+            let id = try parseID(planID, PlanID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planCancel, PlanIDParams(planID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printDetail(try decode(PlanDetail.self, data))
+                return 0
+            }
+        }
+    }
+
+    struct RetrySynthesis: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask the CEO again to synthesize a plan whose synthesis failed.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Plan id.") var planID: String
+
+        func run() throws {
+            let id = try parseID(planID, PlanID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.planRetrySynthesis, PlanIDParams(planID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printDetail(try decode(PlanDetail.self, data))
+                return 0
+            }
+        }
+    }
+}
+
+func printDetail(_ detail: PlanDetail) {
+    let plan = detail.plan
+    Output.line("plan      \(plan.planID)")
+    Output.line("status    \(plan.status)")
+    Output.line("goal      \(Output.clip(plan.goal, 100))")
+    if let context = plan.context { Output.line("context   \(Output.clip(context, 100))") }
+    Output.line("created   \(plan.createdAt) (\(Output.age(plan.createdAt)))")
+    if let closed = plan.closedAt { Output.line("ended     \(closed)") }
+    if let error = plan.lastError { Output.line("error     \(Output.clip(error, 200))") }
+    Output.line()
+    Output.table(["TASK", "AGENT", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"], detail.tasks.map { task in
+        [task.taskID.rawValue, task.agent, task.state.rawValue, "\(task.attempts)/\(task.maxAttempts)",
+         Output.age(task.updatedAt), task.state == .completed ? "" : Output.clip(task.lastError ?? "", 60)]
+    })
+}
+
+/// Polls until the plan settles. A plan settles when it is closed, cancelled, blocked or failed.
+func waitAndPrint(_ client: ControlClient, _ id: PlanID, timeout: Double?, options: GlobalOptions) throws(ClientFailure) -> Int32 {
+    let deadline = timeout.map { ContinuousClock.now.advanced(by: .milliseconds(Int64($0 * 1000))) }
+    var delay = 20
+    while true {
+        let detail = try client.call(.planGet, PlanIDParams(planID: id).json, as: PlanDetail.self)
+        switch detail.plan.status {
+        case .closed:
+            let data = try client.call(.planResult, PlanIDParams(planID: id).json)
+            if options.json { options.printJSON(data) } else { Output.line(try decode(PlanResult.self, data).markdown) }
+            return ExitStatus.success
+        case .cancelled, .blocked, .failed:
+            if options.json {
+                options.printJSON((try? Wire.encoder.encode(detail)) ?? Data())
+            } else {
+                printDetail(detail)
+                Output.error("plan \(id) is \(detail.plan.status), not closed")
+            }
+            return ExitStatus.planNotClosed
+        case .open, .synthesizing:
+            if let deadline, ContinuousClock.now >= deadline {
+                Output.error("timed out waiting for plan \(id) (still \(detail.plan.status))")
+                return ExitStatus.waitTimedOut
+            }
+            usleep(UInt32(delay * 1000))
+            delay = min(delay * 2, 500)
+        }
+    }
+}

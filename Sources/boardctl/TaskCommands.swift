@@ -1,0 +1,109 @@
+import ArgumentParser
+import BoardCore
+import BoardProtocol
+import Foundation
+
+struct TaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "task", abstract: "Inspect, cancel and retry tasks.", subcommands: [Show.self, Cancel.self, Retry.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a task and its result.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Task id.") var taskID: String
+
+        func run() throws {
+            let id = try parseID(taskID, TaskID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.taskGet, TaskIDParams(taskID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printTask(try decode(BoardTask.self, data))
+                return 0
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a pending or running task (a running agent is stopped).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Task id.") var taskID: String
+
+        func run() throws {
+            let id = try parseID(taskID, TaskID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.taskCancel, TaskIDParams(taskID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printTask(try decode(BoardTask.self, data))
+                return 0
+            }
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a failed, escalated or cancelled task again (grants one more attempt).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Task id.") var taskID: String
+
+        func run() throws {
+            let id = try parseID(taskID, TaskID.self)
+            try options.run { client throws(ClientFailure) in
+                let data = try client.call(.taskRetry, TaskIDParams(taskID: id).json)
+                if options.json { options.printJSON(data); return 0 }
+                printTask(try decode(BoardTask.self, data))
+                return 0
+            }
+        }
+    }
+}
+
+func printTask(_ task: BoardTask) {
+    Output.line("task      \(task.taskID)")
+    Output.line("plan      \(task.planID)")
+    Output.line("agent     \(task.agent)")
+    Output.line("state     \(task.state)")
+    Output.line("attempts  \(task.attempts)/\(task.maxAttempts)")
+    Output.line("updated   \(task.updatedAt) (\(Output.age(task.updatedAt)))")
+    if let notBefore = task.notBefore { Output.line("next try  \(notBefore)") }
+    if let error = task.lastError { Output.line("error     \(error)") }
+    Output.line("work      \(task.description)")
+    guard let result = task.result else { return }
+    Output.line()
+    let label = result.offline ? "\(result.codename) (\(result.agent), offline)" : "\(result.codename) (\(result.agent), \(result.backend))"
+    Output.line("result by \(label)" + (result.confidence.map { String(format: ", confidence %.2f", $0) } ?? ""))
+    Output.line(result.summary)
+    for (title, items) in [("findings", result.findings), ("risks", result.risks), ("recommendations", result.recommendations)]
+    where !items.isEmpty {
+        Output.line("\(title):")
+        for item in items { Output.line("  - \(item)") }
+    }
+    if let raw = result.raw, raw != result.summary { Output.line(raw) }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a plan's audit trail, newest first.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "Plan id.") var planID: String
+    @Option(name: .long, help: "Only this task's events.") var task: String?
+    @Option(name: .long, help: "At most this many (1–10000).") var limit = 100
+
+    func run() throws {
+        let plan = try parseID(planID, PlanID.self)
+        let taskID = try task.map { try parseID($0, TaskID.self) }
+        try options.run { client throws(ClientFailure) in
+            let data = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, limit: limit).json)
+            if options.json { options.printJSON(data); return 0 }
+            let events = try decode(EventsResult.self, data).events
+            Output.table(["TIME", "KIND", "TASK", "DETAIL"], events.map { event in
+                var detail = ""
+                if case let .object(fields) = event.payload {
+                    detail = fields.keys.sorted().filter { $0 != "actor" }.map { key in
+                        let value = fields[key].map { $0.stringValue ?? $0.serialized } ?? ""
+                        return "\(key)=\(Output.clip(value, 80))"
+                    }.joined(separator: " ")
+                }
+                return [event.createdAt.iso8601, event.kind.rawValue, event.taskID?.rawValue ?? "-", detail]
+            })
+            return 0
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+import Testing
+@testable import BoardAgents
+
+// The time limit is the "did not hang" bound: every test that can hang would otherwise block for
+// minutes (the cancellation scripts never end on their own), so a regression fails rather than stalls.
+@Suite("ProcessRunner", .timeLimit(.minutes(1)))
+struct ProcessRunnerTests {
+    @Test func echoesStdinThroughCat() async throws {
+        // Larger than a pipe buffer in both directions, so it only passes if stdin is written while
+        // stdout is drained.
+        let input = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let output = try await ProcessRunner.run(executable: "/bin/cat", arguments: [], stdin: input)
+        #expect(output.termination == .exited(0))
+        #expect(output.stdout == input)
+        #expect(!output.stdoutTruncated)
+    }
+
+    @Test func resolvesBareNameViaPATH() async throws {
+        let output = try await ProcessRunner.run(executable: "echo", arguments: ["hi", "there"], stdin: [])
+        #expect(output.stdout == Array("hi there\n".utf8))
+    }
+
+    @Test func reportsExitCode() async throws {
+        let output = try await ProcessRunner.run(executable: "/bin/sh", arguments: ["-c", "exit 3"], stdin: [])
+        #expect(output.termination == .exited(3))
+    }
+
+    @Test func reportsTerminatingSignal() async throws {
+        let output = try await ProcessRunner.run(executable: "/bin/sh", arguments: ["-c", "kill -KILL $$"], stdin: [])
+        #expect(output.termination == .signaled(SIGKILL))
+    }
+
+    @Test func keepsOnlyTheTailOfStderr() async throws {
+        let output = try await ProcessRunner.run(
+            executable: "/bin/sh",
+            arguments: ["-c", "head -c 100000 /dev/zero | tr '\\0' a >&2; printf END >&2"],
+            stdin: [],
+            stderrTailBytes: 10
+        )
+        #expect(output.termination == .exited(0))
+        #expect(output.stderrTail == "aaaaaaaEND")
+        #expect(output.stdout.isEmpty)
+    }
+
+    @Test func nonexistentExecutableFailsToLaunch() async {
+        await #expect(throws: ProcessRunnerError.launchFailed(
+            executable: "/nonexistent/boardd-test-tool",
+            reason: "No such file or directory"
+        )) {
+            try await ProcessRunner.run(executable: "/nonexistent/boardd-test-tool", arguments: [], stdin: [])
+        }
+    }
+
+    @Test func nonexistentWorkingDirectoryFailsToLaunch() async {
+        await #expect(throws: ProcessRunnerError.self) {
+            try await ProcessRunner.run(
+                executable: "/bin/pwd", arguments: [], workingDirectory: "/nonexistent/boardd-test-dir", stdin: []
+            )
+        }
+    }
+
+    @Test func capsStdoutAndKeepsDraining() async throws {
+        let output = try await ProcessRunner.run(
+            executable: "/usr/bin/head", arguments: ["-c", "100000", "/dev/zero"], stdin: [], stdoutLimit: 1000
+        )
+        // exited(0) shows the child was not blocked or killed by a full pipe after the cap.
+        #expect(output.termination == .exited(0))
+        #expect(output.stdout.count == 1000)
+        #expect(output.stdoutTruncated)
+    }
+
+    @Test func passesEnvironmentAndWorkingDirectory() async throws {
+        let output = try await ProcessRunner.run(
+            executable: "/bin/sh",
+            arguments: ["-c", "printf '%s|' \"$BOARD_TEST\"; pwd"],
+            environment: ["BOARD_TEST": "a b"],
+            workingDirectory: "/",
+            stdin: []
+        )
+        #expect(String(decoding: output.stdout, as: UTF8.self) == "a b|/\n")
+    }
+
+    @Test func survivesChildThatIgnoresStdin() async throws {
+        // The child exits without reading; writing the rest must end in EPIPE, not a daemon-killing SIGPIPE.
+        let output = try await ProcessRunner.run(
+            executable: "/bin/true", arguments: [], stdin: [UInt8](repeating: 7, count: 4 << 20)
+        )
+        #expect(output.termination == .exited(0))
+    }
+
+    @Test func doesNotSpawnWhenAlreadyCancelled() async throws {
+        let marker = temporaryPath("marker")
+        defer { unlink(marker) }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await ProcessRunner.run(executable: "/usr/bin/touch", arguments: [marker], stdin: [])
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(access(marker, F_OK) != 0)
+    }
+
+    @Test func cancellationTerminatesTheChild() async throws {
+        let pid = try await cancelRunningScript(
+            "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 300",
+            grace: .seconds(2)
+        )
+        expectGone(pid)
+    }
+
+    @Test func cancellationEscalatesToSIGKILLAfterGrace() async throws {
+        // TERM is ignored by the shell and (inherited) by every sleep, so only SIGKILL can end this.
+        let pid = try await cancelRunningScript(
+            "trap '' TERM; echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; while :; do sleep 1; done",
+            grace: .milliseconds(300)
+        )
+        expectGone(pid)
+    }
+
+    @Test func cancellationReachesGrandchildrenHoldingThePipes() async throws {
+        // The shell dies on TERM but its TERM-ignoring child keeps stdout open; returning needs the
+        // group-wide SIGKILL.
+        let pid = try await cancelRunningScript(
+            "(trap '' TERM; while :; do sleep 1; done) & echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; wait",
+            grace: .milliseconds(300)
+        )
+        expectGone(pid)
+    }
+}
+
+// MARK: - Helpers
+
+private func temporaryPath(_ label: String) -> String {
+    FileManager.default.temporaryDirectory
+        .appendingPathComponent("boardd-\(label)-\(UUID().uuidString)").path
+}
+
+/// Runs `script` under `/bin/sh` with a pid-file path as `$0`; the script must write its pid there
+/// atomically once it is ready. Cancels the run, expects `CancellationError`, and returns the pid.
+private func cancelRunningScript(_ script: String, grace: Duration) async throws -> pid_t {
+    let pidFile = temporaryPath("pid")
+    defer {
+        unlink(pidFile)
+        unlink(pidFile + ".tmp")
+    }
+    let task = Task {
+        try await ProcessRunner.run(
+            executable: "/bin/sh", arguments: ["-c", script, pidFile], stdin: [], terminationGrace: grace
+        )
+    }
+    let pid = await readPid(from: pidFile)
+    task.cancel()
+    await #expect(throws: CancellationError.self) { try await task.value }
+    return try #require(pid, "the script never wrote its pid")
+}
+
+private func readPid(from path: String) async -> pid_t? {
+    for _ in 0..<2_000 {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+           let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return pid
+        }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return nil
+}
+
+/// The runner reaps before returning, so the pid must no longer exist (not even as a zombie).
+private func expectGone(_ pid: pid_t, sourceLocation: SourceLocation = #_sourceLocation) {
+    let result = kill(pid, 0)
+    let error = errno
+    #expect(result == -1 && error == ESRCH, "process \(pid) still exists", sourceLocation: sourceLocation)
+}
