@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardStoreTests",
-            dependencies: ["BoardStore", "BoardCore"],
+            dependencies: ["BoardStore", "BoardCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -50,37 +50,45 @@ public final class SQLiteStateStore: StateStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // The read-only check above cannot see a newer schema still in the WAL of a crashed
+            // newer daemon; look again, now with the log, before migrating anything.
+            if try pool.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
+                try pool.close()
+                throw Self.newerSchemaError(path)
+            }
             try Schema.migrator.migrate(pool)
+        } catch let error as BoardError {
+            throw error
         } catch {
             throw BoardError(.storage, "cannot open database at \(path): \(Self.describe(error))")
         }
         writer = GroupCommitWriter(pool: pool)
     }
 
-    /// Checks the schema with a read-only connection first, so that a refused file is not even
-    /// switched to WAL mode.
+    /// Checks the schema through an immutable read-only connection first, so that a refused
+    /// file is left exactly as it was (not even a `-wal` or `-shm` file appears beside it).
     private static func refuseNewerSchema(at path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         var config = Configuration()
         config.readonly = true
+        let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["?", "#", "%"])) ?? path
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            let queue = try DatabaseQueue(path: "file:" + encoded + "?immutable=1", configuration: config)
             let superseded = try queue.read { db -> Bool in
                 guard try db.tableExists("grdb_migrations") else { return false }
                 return try Schema.migrator.hasBeenSuperseded(db)
             }
             try queue.close()
-            if superseded {
-                throw BoardError(.storage, """
-                    the database at \(path) was written by a newer version of board; \
-                    refusing to open it (it was not modified)
-                    """)
-            }
+            if superseded { throw newerSchemaError(path) }
         } catch let error as BoardError {
             throw error
         } catch {
             throw BoardError(.storage, "cannot open database at \(path): \(describe(error))")
         }
+    }
+
+    private static func newerSchemaError(_ path: String) -> BoardError {
+        BoardError(.storage, "the database at \(path) was written by a newer version of board; refusing to open it (it was not modified)")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -39,8 +39,8 @@ enum Schema {
                     updated_at TEXT NOT NULL
                 );
                 CREATE INDEX tasks_by_plan ON tasks(plan_id, state);
-                CREATE INDEX tasks_due ON tasks(due_at, seq) WHERE state = 'pending';
-                CREATE INDEX tasks_running ON tasks(seq) WHERE state = 'in_progress';
+                -- Claiming (pending, by due time), recovery and counts by state all range-scan this one.
+                CREATE INDEX tasks_by_state ON tasks(state, due_at, seq);
 
                 CREATE TABLE events (
                     seq INTEGER PRIMARY KEY,
