@@ -11,6 +11,8 @@ public struct BoardError: Error, Sendable, Equatable, CustomStringConvertible {
         case storage
         case unavailable
         case invalidConfig = "invalid_config"
+        /// Input the domain cannot hold (e.g. text with NUL characters).
+        case invalidArgument = "invalid_argument"
         case internalError = "internal"
     }
 

@@ -20,6 +20,7 @@ public struct ParamReader {
         guard case let .string(text) = value else { throw RPCError.invalidParams("\(key) must be a string") }
         if !allowEmpty, text.allSatisfy(\.isWhitespace) { throw RPCError.invalidParams("\(key) must not be empty") }
         if text.utf8.count > maxBytes { throw RPCError.tooLarge("\(key) is longer than \(maxBytes) bytes") }
+        if text.utf8.contains(0) { throw RPCError.invalidParams("\(key) must not contain NUL characters") }
         return text
     }
 

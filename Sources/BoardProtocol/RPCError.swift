@@ -56,6 +56,7 @@ public struct RPCError: Error, Sendable, Equatable, Codable, CustomStringConvert
         case .unavailable: -32006
         case .invalidConfig: -32007
         case .internalError: internalErrorCode
+        case .invalidArgument: invalidParamsCode
         }
     }
 

@@ -1,6 +1,7 @@
 import BoardCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// How hard SQLite works to make each commit durable.
 public enum SynchronousMode: String, Sendable, CaseIterable {
@@ -29,6 +30,8 @@ public final class SQLiteStateStore: StateStore {
     public let configuration: StoreConfiguration
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
+    /// Using a closed GRDB pool is a programming error that crashes; this turns it into an error.
+    private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) and migrates the database.
     /// A database written by a newer version of board is refused and left untouched.
@@ -99,7 +102,12 @@ public final class SQLiteStateStore: StateStore {
     // MARK: Plans
 
     public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
-        try await writer.perform { db in
+        // SQLite's text binding stops at a NUL, so such text could not be returned byte-exact: refuse it.
+        let texts = [draft.goal, draft.context ?? "", draft.idempotencyKey ?? ""] + draft.tasks.flatMap { [$0.agent, $0.description] }
+        if texts.contains(where: { $0.utf8.contains(0) }) {
+            throw BoardError(.invalidArgument, "plan text must not contain NUL characters")
+        }
+        return try await writer.perform { db in
             if let key = draft.idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
                 let existing = try Self.plan(from: row)
@@ -400,6 +408,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func close() async throws {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         await writer.close()
         do {
             // Folding the WAL back into the main file leaves a single self-contained file behind.
@@ -413,6 +422,7 @@ public final class SQLiteStateStore: StateStore {
     // MARK: Helpers
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if closed.load(ordering: .sequentiallyConsistent) { throw BoardStoreError.closed }
         do {
             return try await pool.read(body)
         } catch {
@@ -469,6 +479,8 @@ public final class SQLiteStateStore: StateStore {
             task.leaseExpiresAt = nil
         }
         if let result { task.result = result }
+        // Errors quote agents' stderr, which may hold any bytes; a NUL would cut the text short.
+        task.lastError = task.lastError.map { $0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
         let resultText = try task.result.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let due = step.task.notBefore ?? now
         try db.execute(

@@ -282,7 +282,7 @@ struct StoreTests {
     @Test func textIsStoredByteExact() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
-        let nasty = "'; DROP TABLE plans; --\n$(rm -rf /) `id` \"quotes\" \\ \u{0}NUL é 日本 🎯 " + String(repeating: "x", count: 300_000)
+        let nasty = "'; DROP TABLE plans; --\n$(rm -rf /) `id` \"quotes\" \\ é 日本 🎯 " + String(repeating: "x", count: 300_000)
         let plan = try await temp.store.createPlan(
             PlanDraft(goal: nasty, context: nasty, tasks: [TaskDraft(agent: "CFO", description: nasty, maxAttempts: 1)]), now: t0,
             origin: .daemon)
@@ -290,6 +290,22 @@ struct StoreTests {
         #expect(stored.goal == nasty)
         #expect(stored.context == nasty)
         #expect(try await temp.store.tasks(of: plan.plan.planID).first?.description == nasty)
+    }
+
+    @Test func nulCharactersAreRefusedInPlansAndReplacedInErrors() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        await #expect {
+            _ = try await temp.store.createPlan(draft("before\u{0}after"), now: t0, origin: .daemon)
+        } throws: { ($0 as? BoardError)?.reason == .invalidArgument }
+        #expect(try await temp.store.listPlans(status: nil, limit: 10, cursor: nil).plans.isEmpty)
+        _ = try await temp.store.createPlan(draft(roles: ["CFO"]), now: t0, origin: .daemon)
+        let task = try #require(try await temp.store.claimDueTasks(owner: "w", now: t0, leaseMilliseconds: 1, limit: 1).first).task
+        let update = try await temp.store.updateTask(
+            task.taskID, .fail(error: "stderr\u{0}tail", permanent: true, retryDelayMilliseconds: 0), owner: "w", result: nil,
+            now: t0, origin: worker)
+        #expect(update.task.lastError == "stderr\u{FFFD}tail")
+        #expect(try await temp.store.task(task.taskID)?.lastError == "stderr\u{FFFD}tail")
     }
 }
 
