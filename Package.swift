@@ -87,6 +87,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BoardDaemonTests",
+            dependencies: ["BoardDaemon", "BoardCore", "BoardAgents", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BoardEndToEndTests",
             dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon"],
             swiftSettings: swiftSettings
