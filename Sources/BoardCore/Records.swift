@@ -29,6 +29,20 @@ public struct Plan: Sendable, Equatable, Codable {
         case planID = "plan_id", goal, context, status, idempotencyKey = "idempotency_key"
         case lastError = "last_error", createdAt = "created_at", updatedAt = "updated_at", closedAt = "closed_at"
     }
+
+    /// Optional members are sent as `null` rather than left out, so every plan has the same shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(planID, forKey: .planID)
+        try container.encode(goal, forKey: .goal)
+        try container.encode(context, forKey: .context)
+        try container.encode(status, forKey: .status)
+        try container.encode(idempotencyKey, forKey: .idempotencyKey)
+        try container.encode(lastError, forKey: .lastError)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(closedAt, forKey: .closedAt)
+    }
 }
 
 /// One executive's piece of work within a plan.
@@ -90,6 +104,25 @@ public struct BoardTask: Sendable, Equatable, Codable {
         case claimOwner = "claim_owner", leaseExpiresAt = "lease_expires_at", result
         case createdAt = "created_at", updatedAt = "updated_at"
     }
+
+    /// Optional members are sent as `null` rather than left out, so every task has the same shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(taskID, forKey: .taskID)
+        try container.encode(planID, forKey: .planID)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(description, forKey: .description)
+        try container.encode(state, forKey: .state)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(maxAttempts, forKey: .maxAttempts)
+        try container.encode(lastError, forKey: .lastError)
+        try container.encode(notBefore, forKey: .notBefore)
+        try container.encode(claimOwner, forKey: .claimOwner)
+        try container.encode(leaseExpiresAt, forKey: .leaseExpiresAt)
+        try container.encode(result, forKey: .result)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
 }
 
 /// What an agent produced for a task.
@@ -144,6 +177,16 @@ public struct BoardEvent: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", planID = "plan_id", taskID = "task_id", kind, payload, createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(planID, forKey: .planID)
+        try container.encode(taskID, forKey: .taskID)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(payload, forKey: .payload)
+        try container.encode(createdAt, forKey: .createdAt)
     }
 }
 

@@ -122,6 +122,12 @@ struct WireTests {
         #expect(value["status"] == "open")
         #expect(value["created_at"] == "1970-01-01T00:00:00.000Z")
         #expect(value["task_counts"]?["pending"] == 1)
+        #expect(value["closed_at"] == JSONValue.null, "optional members are present as null")
+        guard case let .array(tasks)? = value["tasks"] else {
+            Issue.record("tasks is not an array")
+            return
+        }
+        #expect(tasks.first?["last_error"] == JSONValue.null)
         #expect(value["tasks"]?.arrayCount == 1)
         #expect(try JSONDecoder().decode(PlanDetail.self, from: data) == PlanDetail(plan: plan, tasks: [task], created: true))
     }
