@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// How a child process ended.
 public enum ProcessTermination: Sendable, Equatable {
@@ -69,7 +70,8 @@ public enum ProcessRunner {
     ///   - stderrTailBytes: How many trailing bytes of stderr are kept.
     ///   - terminationGrace: How long after `SIGTERM` (on cancellation) before `SIGKILL`.
     /// - Throws: ``ProcessRunnerError/launchFailed(executable:reason:)`` if the process cannot be
-    ///   started, or `CancellationError` if the task was cancelled.
+    ///   started, or `CancellationError` if the task was cancelled before the child was reaped
+    ///   (a cancellation arriving after that returns the completed output).
     ///
     /// If something else in this process reaps the child first (a `waitpid(-1, ...)` elsewhere),
     /// the real status is lost and is reported as `.exited(-1)`.
@@ -151,50 +153,51 @@ private struct FinishedChild: Sendable {
 
 /// Coordinates spawning, signalling and reaping one child across the caller's task, the
 /// cancellation handler (which runs synchronously on whichever thread cancels) and the I/O thread.
-///
-/// `@unchecked Sendable` because the state is guarded by `NSLock` (a checked alternative,
-/// `Synchronization.Mutex`, is outside this module's allowed imports); every access to `state`,
-/// `signalsSent` and `escalation` happens inside `lock.withLock`.
+/// A mutex rather than an actor: the cancellation handler and the I/O thread are synchronous and
+/// must act at once (spawn-or-refuse, signal-while-unreaped), which an actor hop cannot guarantee.
 ///
 /// Signals are only ever sent while the child is known to be unreaped: the I/O thread waits for
 /// exit with `WNOWAIT` and reaps under the lock, so the pid (and with it the process-group id)
 /// cannot have been recycled for an unrelated process when `kill` runs.
-private final class ChildControl: @unchecked Sendable {
-    private enum State {
+private final class ChildControl: Sendable {
+    private enum Phase {
         case notSpawned
         case cancelledBeforeSpawn
         case running(pid_t)
         case reaped
     }
 
-    private let lock = NSLock()
-    private var state = State.notSpawned
-    private var signalsSent = false
-    private var escalation: Task<Void, Never>?
+    private struct State {
+        var phase = Phase.notSpawned
+        var signalsSent = false
+        var escalation: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
 
     /// Holding the lock across the spawn closes the window in which a cancellation could slip
     /// between the "cancelled?" check and the child existing (and so never be delivered).
     func spawnUnlessCancelled(_ spawn: () throws -> SpawnedChild) throws -> SpawnedChild {
-        try lock.withLock {
-            guard case .notSpawned = state else { throw CancellationError() }
+        try state.withLock { state in
+            guard case .notSpawned = state.phase else { throw CancellationError() }
             let child = try spawn()
-            state = .running(child.pid)
+            state.phase = .running(child.pid)
             return child
         }
     }
 
     func cancel(grace: Duration) {
-        lock.withLock {
-            switch state {
+        state.withLock { state in
+            switch state.phase {
             case .notSpawned:
-                state = .cancelledBeforeSpawn
+                state.phase = .cancelledBeforeSpawn
             case .running(let pid):
-                guard !signalsSent else { return }
-                signalsSent = true
+                guard !state.signalsSent else { return }
+                state.signalsSent = true
                 Self.signalGroup(pid, SIGTERM)
                 // Sleeping on a separate task keeps the synchronous cancellation handler short and
                 // never blocks a thread for the grace period.
-                escalation = Task.detached { [self] in
+                state.escalation = Task.detached { [self] in
                     do { try await Task.sleep(for: grace) } catch { return }
                     self.escalate()
                 }
@@ -205,10 +208,10 @@ private final class ChildControl: @unchecked Sendable {
     }
 
     private func escalate() {
-        lock.withLock {
+        state.withLock { state in
             // Also covers a leader that already exited while group members (e.g. an ignored-TERM
             // grandchild) still hold the pipes open: the leader is unreaped until the pipes close.
-            if case .running(let pid) = state {
+            if case .running(let pid) = state.phase {
                 Self.signalGroup(pid, SIGKILL)
             }
         }
@@ -220,17 +223,17 @@ private final class ChildControl: @unchecked Sendable {
         // reaping happens below under the lock, atomically with leaving the `.running` state.
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
-        return lock.withLock {
+        return state.withLock { state in
             var status: Int32 = 0
             var reaped: pid_t
             repeat {
                 reaped = waitpid(pid, &status, 0)
             } while reaped == -1 && errno == EINTR
-            state = .reaped
-            escalation?.cancel()
-            escalation = nil
+            state.phase = .reaped
+            state.escalation?.cancel()
+            state.escalation = nil
             let termination = reaped == pid ? Self.decode(status) : .exited(-1)
-            return (termination, signalsSent)
+            return (termination, state.signalsSent)
         }
     }
 
@@ -424,6 +427,8 @@ private func freeCStringArray(_ array: [UnsafeMutablePointer<CChar>?]) {
     for pointer in array { free(pointer) }
 }
 
+// Deliberately untyped `throws`: a typed-throws call inside `run`'s async operation closure
+// crashes the Swift 6.3.1 optimizer (LLVM CoroSplit, signal 11) in -O builds.
 private func spawn(
     executable: String,
     arguments: [String],
