@@ -10,11 +10,15 @@ public struct AgentWork: Sendable, Equatable {
     public var context: String?
     public var attempt: Int
     public var maxAttempts: Int
+    /// The claim this attempt runs under; agents' processes carry it so a restarted daemon can
+    /// find and stop the ones a crash left behind.
+    public var claimOwner: String
 
     public init(
         taskID: TaskID, planID: PlanID, role: String, description: String, goal: String, context: String?, attempt: Int,
-        maxAttempts: Int
+        maxAttempts: Int, claimOwner: String = ""
     ) {
+        self.claimOwner = claimOwner
         self.taskID = taskID
         self.planID = planID
         self.role = role

@@ -1,7 +1,7 @@
 import BoardCore
 import Foundation
 
-/// Runs an executable per attempt. Protocol, documented in docs/AGENTS.md:
+/// Runs an executable per attempt. Protocol, documented in docs/CONFIGURATION.md:
 /// - stdin: one JSON object (`kind`, `task_id`, `plan_id`, `agent`, `codename`, `description`,
 ///   `goal`, `context`, `attempt`, `max_attempts`);
 /// - stdout: a JSON object with `summary` (and optionally `findings`, `risks`, `recommendations`,
@@ -31,18 +31,21 @@ public struct CommandAgent: Agent {
             "attempt": .int(Int64(work.attempt)),
             "max_attempts": .int(Int64(work.maxAttempts)),
         ]
-        let output = try await Self.run(spec, input: input, role: definition.role)
+        let marks = [
+            "BOARD_TASK_ID": work.taskID.rawValue, "BOARD_PLAN_ID": work.planID.rawValue, "BOARD_ATTEMPT": "\(work.attempt)",
+            OrphanAgents.claimVariable: OrphanAgents.claim(owner: work.claimOwner, task: work.taskID),
+        ]
+        let output = try await Self.run(spec, input: input, role: definition.role, marks: marks)
         return try Self.parse(output, definition: definition)
     }
 
     /// Runs the command with `input` on stdin and returns its stdout, mapping every way it can
     /// fail to an `AgentFailure`.
-    static func run(_ spec: CommandSpec, input: JSONValue, role: String) async throws -> String {
+    static func run(_ spec: CommandSpec, input: JSONValue, role: String, marks: [String: String] = [:]) async throws -> String {
         guard let executable = spec.argv.first else { throw AgentFailure(.permanent, "\(role): empty command") }
-        var environment: [String: String]? = nil
-        if !spec.environment.isEmpty {
-            environment = ProcessInfo.processInfo.environment.merging(spec.environment) { _, configured in configured }
-        }
+        let environment = ProcessInfo.processInfo.environment
+            .merging(spec.environment) { _, configured in configured }
+            .merging(marks) { _, mark in mark }
         let output: ProcessOutput
         do {
             output = try await ProcessRunner.run(

@@ -20,7 +20,7 @@ public struct Planner: Sendable {
         var roles: [String] = []
         for name in requested ?? registry.defaultRoles {
             guard let agent = registry.agent(name) else {
-                throw BoardError(.notFound, "unknown agent \(name); known: \(registry.agents.map(\.role).joined(separator: ", "))")
+                throw BoardError(.invalidArgument, "unknown agent \(name); known: \(registry.agents.map(\.role).joined(separator: ", "))")
             }
             if !roles.contains(agent.role) { roles.append(agent.role) }
         }

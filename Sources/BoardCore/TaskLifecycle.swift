@@ -60,6 +60,8 @@ public struct TaskTransition: Sendable, Equatable {
     public var event: EventKind
     /// A running attempt must be stopped (its result will be discarded either way).
     public var stopsRunningWork: Bool
+    /// Why, when the command carried a reason that is not an error (a cancel's).
+    public var reason: String? = nil
 }
 
 /// The task lifecycle as a pure state machine: the store and the worker carry out what it decides.
@@ -101,11 +103,11 @@ public enum TaskLifecycle {
             next.lastError = reason
             return TaskTransition(from: task.state, task: next, event: .taskEscalated, stopsRunningWork: false)
 
-        case (.pending, .cancel), (.inProgress, .cancel):
+        case let (.pending, .cancel(reason)), let (.inProgress, .cancel(reason)):
             next.state = .cancelled
             next.notBefore = nil
             return TaskTransition(
-                from: task.state, task: next, event: .taskCancelled, stopsRunningWork: task.state == .inProgress)
+                from: task.state, task: next, event: .taskCancelled, stopsRunningWork: task.state == .inProgress, reason: reason)
 
         case (.failed, .retry), (.escalated, .retry), (.cancelled, .retry):
             next.state = .pending

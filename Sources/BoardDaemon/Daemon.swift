@@ -1,3 +1,4 @@
+import BoardAgents
 import BoardCore
 import BoardStore
 import Foundation
@@ -23,6 +24,11 @@ public enum Daemon {
 
     private static func serve(store: SQLiteStateStore, configuration: DaemonConfiguration, logger: Logger) async throws {
         let startedAt = Timestamp.now()
+        let interrupted = try await store.runningTasks()
+        let claims = Set(interrupted.compactMap { task in task.claimOwner.map { OrphanAgents.claim(owner: $0, task: task.taskID) } })
+        for pid in OrphanAgents.terminate(claims: claims) {
+            logger.warning("stopped an agent process left running by the previous daemon", metadata: ["pid": "\(pid)"])
+        }
         for update in try await store.recoverInterruptedTasks(now: startedAt) {
             logger.warning("task recovered after an unclean stop", metadata: [
                 "plan_id": "\(update.task.planID)", "task_id": "\(update.task.taskID)", "agent": "\(update.task.agent)",

@@ -102,7 +102,8 @@ struct RequestHandler: Sendable {
             let request = try PlanIDParams(params: params)
             guard let plan = try await store.plan(request.planID) else { throw BoardError.notFound("plan", request.planID.rawValue) }
             guard let finalPlan = try await store.finalPlan(of: request.planID) else {
-                throw BoardError(.invalidState, "plan is \(plan.status.rawValue); it has no final plan yet")
+                let when = plan.status.isFinal ? "it has no final plan" : "it has no final plan yet"
+                throw BoardError(.invalidState, "plan is \(plan.status.rawValue); \(when)")
             }
             return try Wire.successLine(id: id, result: PlanResult(finalPlan: finalPlan))
 

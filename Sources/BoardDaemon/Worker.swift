@@ -100,7 +100,7 @@ actor Worker {
         }
         let work = AgentWork(
             taskID: task.taskID, planID: task.planID, role: task.agent, description: task.description, goal: claimed.goal,
-            context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts)
+            context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts, claimOwner: task.claimOwner ?? "")
         do {
             return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(work) })
         } catch let failure as AgentFailure {

@@ -75,7 +75,8 @@ public struct ParamReader {
     public func finish() throws(RPCError) {
         let unknown = Set(fields.keys).subtracting(seen)
         if let first = unknown.sorted().first {
-            throw RPCError.invalidParams("unknown member \"\(first.prefix(80))\"; accepted: \(seen.sorted().joined(separator: ", "))")
+            let accepted = seen.isEmpty ? "this method takes no params" : "accepted: " + seen.sorted().joined(separator: ", ")
+            throw RPCError.invalidParams("unknown member \"\(first.prefix(80))\"; \(accepted)")
         }
     }
 }

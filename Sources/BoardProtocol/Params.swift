@@ -62,7 +62,7 @@ public struct PlanListParams: Sendable, Equatable {
         limit = try reader.int("limit", in: 1...1000) ?? Self.defaultLimit
         cursor = try reader.string("cursor", maxBytes: 64)
         try reader.finish()
-        if let cursor, Int64(cursor).map({ $0 > 0 }) != true { throw RPCError.invalidParams("cursor is not one this daemon issued") }
+        if let cursor, Int64(cursor).map({ $0 > 0 }) != true { throw RPCError.invalidParams("cursor must be a next_cursor value from a previous page") }
     }
 
     public var json: JSONValue {

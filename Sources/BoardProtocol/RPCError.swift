@@ -61,6 +61,11 @@ public struct RPCError: Error, Sendable, Equatable, Codable, CustomStringConvert
     }
 
     public init(_ error: BoardError) {
+        if error.reason == .invalidArgument {
+            // To a client a domain-level argument error is just invalid params.
+            self = .invalidParams(error.message)
+            return
+        }
         self.init(code: Self.code(for: error.reason), message: error.message, reason: error.reason.rawValue)
     }
 

@@ -58,12 +58,11 @@ public enum Wire {
         for key in fields.keys where !["jsonrpc", "id", "method", "params"].contains(key) {
             return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("unknown member \"\(key)\"")))
         }
-        let params = fields["params"]
-        if let params {
-            switch params {
-            case .object, .array: break
-            default: return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("params must be an object")))
-            }
+        var params = fields["params"]
+        switch params {
+        case nil, .object?, .array?: break
+        case .null?: params = nil
+        default: return .failure(DecodeFailure(id: id ?? .null, error: .invalidRequest("params must be an object")))
         }
         return .success(RPCRequest(id: id, method: method, params: params))
     }

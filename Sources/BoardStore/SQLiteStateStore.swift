@@ -111,12 +111,15 @@ public final class SQLiteStateStore: StateStore {
             if let key = draft.idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
                 let existing = try Self.plan(from: row)
-                guard existing.goal == draft.goal, existing.context == draft.context else {
+                let tasks = try Self.tasks(of: existing.planID, db)
+                guard existing.goal == draft.goal, existing.context == draft.context,
+                      tasks.map(\.agent) == draft.tasks.map(\.agent)
+                else {
                     throw BoardError(.conflict, """
-                        idempotency key \(key) was already used for plan \(existing.planID) with a different goal or context
+                        idempotency key \(key) was already used for plan \(existing.planID) with a different goal, context or agents
                         """)
                 }
-                return PlanCreation(plan: existing, tasks: try Self.tasks(of: existing.planID, db), created: false)
+                return PlanCreation(plan: existing, tasks: tasks, created: false)
             }
             let plan = Plan(
                 planID: .random(), goal: draft.goal, context: draft.context, status: draft.tasks.isEmpty ? .cancelled : .open,
@@ -163,7 +166,9 @@ public final class SQLiteStateStore: StateStore {
     public func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage {
         let before: Int64
         if let cursor {
-            guard let value = Int64(cursor), value > 0 else { throw BoardError(.notFound, "invalid cursor \(cursor)") }
+            guard let value = Int64(cursor), value > 0 else {
+                throw BoardError(.invalidArgument, "cursor must be a next_cursor value from a previous page")
+            }
             before = value
         } else {
             before = .max
@@ -342,6 +347,12 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func runningTasks() async throws -> [BoardTask] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq").map(Self.task(from:))
+        }
+    }
+
     public func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate] {
         try await writer.perform { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq")
@@ -501,6 +512,7 @@ public final class SQLiteStateStore: StateStore {
             payload["error"] = .string(error)
         }
         if let notBefore = step.task.notBefore { payload["not_before"] = .string(notBefore.iso8601) }
+        if let reason = step.reason { payload["reason"] = .string(reason) }
         try insertEvent(db, plan: task.planID, task: task.taskID, kind: step.event, payload: .object(payload), now: now)
     }
 

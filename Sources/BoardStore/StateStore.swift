@@ -130,6 +130,8 @@ public protocol StateStore: Sendable {
     /// Newest first.
     func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent]
 
+    /// Tasks currently `in_progress`, oldest claim first.
+    func runningTasks() async throws -> [BoardTask]
     /// At start-up: every task still `in_progress` was interrupted by a crash; recover each.
     func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate]
     func statistics() async throws -> StoreStatistics

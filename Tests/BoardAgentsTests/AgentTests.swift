@@ -114,3 +114,38 @@ struct AgentTests {
         #expect(!finalPlan.risks.isEmpty)
     }
 }
+
+@Suite("Orphaned agents")
+struct OrphanAgentsTests {
+    @Test func readsTheClaimFromAnEnvironmentBlock() {
+        let block = Data("A=1\u{0}BOARD_CLAIM=boardd-1-ab task_1\u{0}B=2\u{0}".utf8)
+        #expect(OrphanAgents.value(of: "BOARD_CLAIM", in: block) == "boardd-1-ab task_1")
+        #expect(OrphanAgents.value(of: "MISSING", in: block) == nil)
+    }
+
+    @Test func killsOnlyTheProcessesOfTheGivenClaims() async throws {
+        let task = TaskID.random()
+        let claim = OrphanAgents.claim(owner: "boardd-test-\(UInt32.random(in: 0...UInt32.max))", task: task)
+        func start(_ claim: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["30"]
+            process.environment = ["BOARD_CLAIM": claim]
+            try process.run()
+            return process
+        }
+        let orphan = try start(claim)
+        let bystander = try start(claim + "-other")
+        defer { bystander.terminate() }
+        // /proc/PID/environ is readable once exec has happened; poll briefly for it.
+        var killed: [pid_t] = []
+        for _ in 0..<200 where killed.isEmpty {
+            killed = OrphanAgents.terminate(claims: [claim])
+            if killed.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(killed == [orphan.processIdentifier])
+        orphan.waitUntilExit()
+        #expect(orphan.terminationReason == .uncaughtSignal)
+        #expect(bystander.isRunning)
+    }
+}

@@ -61,6 +61,7 @@ struct TaskLifecycleTests {
         #expect(step.task.state == .cancelled)
         #expect(step.event == .taskCancelled)
         #expect(step.stopsRunningWork == (state == .inProgress))
+        #expect(step.reason == "x")
     }
 
     @Test(arguments: [TaskState.failed, .escalated, .cancelled])
