@@ -10,6 +10,10 @@ import ServiceLifecycle
 /// control server and the scheduler under one ServiceGroup until SIGTERM or SIGINT.
 public enum Daemon {
     public static func run(configuration: DaemonConfiguration, logger: Logger) async throws {
+        // Refuse early, before the database is touched, when another daemon serves this socket.
+        if SocketPath.isLive(configuration.socketPath) {
+            throw BoardError(.unavailable, "another boardd is already listening on \(configuration.socketPath)")
+        }
         let store = try SQLiteStateStore(configuration: StoreConfiguration(
             path: configuration.databasePath, synchronous: configuration.synchronous))
         do {

@@ -32,6 +32,8 @@ public final class SQLiteStateStore: StateStore {
     private let writer: GroupCommitWriter
     /// Using a closed GRDB pool is a programming error that crashes; this turns it into an error.
     private let closed = Atomic<Bool>(false)
+    /// Holds the exclusive claim on the database file for the store's lifetime.
+    private let ownership: DatabaseOwnership
 
     /// Opens (creating if needed) and migrates the database.
     /// A database written by a newer version of board is refused and left untouched.
@@ -42,6 +44,9 @@ public final class SQLiteStateStore: StateStore {
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             throw BoardError(.storage, "cannot open database at \(path): directory \(directory) does not exist")
         }
+        // Before anything reads or recovers state: a second daemon on the same database would
+        // re-queue the first one's running tasks.
+        ownership = try DatabaseOwnership(path: path)
         try Self.refuseNewerSchema(at: path)
 
         var config = Configuration()
@@ -425,6 +430,7 @@ public final class SQLiteStateStore: StateStore {
             // Folding the WAL back into the main file leaves a single self-contained file behind.
             try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
             try pool.close()
+            ownership.release()
         } catch {
             throw BoardStoreError.map(error)
         }

@@ -322,6 +322,17 @@ struct StoreFileTests {
         try await reopened.close()
     }
 
+    @Test func oneStoreOwnsADatabaseAtATime() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        #expect {
+            _ = try SQLiteStateStore(configuration: StoreConfiguration(path: temp.path))
+        } throws: { ($0 as? BoardError)?.message.contains("in use by another boardd") == true }
+        try await temp.store.close()
+        let next = try SQLiteStateStore(configuration: StoreConfiguration(path: temp.path))
+        try await next.close()
+    }
+
     @Test func aDatabaseFromANewerVersionIsRefusedUntouched() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
