@@ -197,10 +197,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation {
         try await writer.perform { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
-                throw BoardError.notFound("plan", id.rawValue)
-            }
-            var plan = try Self.plan(from: row)
+            var plan = try Self.requirePlan(id, db)
             let transition = try PlanLifecycle.apply(.cancel, to: plan.status)
             var stopped: [TaskID] = []
             var cancelled = 0

@@ -56,6 +56,19 @@ struct GlobalOptions: ParsableArguments {
     func printJSON(_ data: Data) {
         Output.line(String(decoding: data, as: UTF8.self))
     }
+
+    /// The shape of most commands: one call, then the raw result with `--json` or `render` for people.
+    func show<T: Decodable>(_ method: Method, _ params: JSONValue? = nil, as type: T.Type, render: (T) -> Void) throws {
+        try run { client throws(ClientFailure) in
+            let data = try client.call(method, params)
+            if json {
+                printJSON(data)
+            } else {
+                render(try decode(T.self, data))
+            }
+            return 0
+        }
+    }
 }
 
 struct Ping: ParsableCommand {
@@ -81,10 +94,7 @@ struct Status: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        try options.run { client throws(ClientFailure) in
-            let data = try client.call(.daemonStatus)
-            if options.json { options.printJSON(data); return 0 }
-            let status = try decode(DaemonStatus.self, data)
+        try options.show(.daemonStatus, as: DaemonStatus.self) { status in
             Output.table(nil, [
                 ["version", status.version],
                 ["pid", "\(status.pid)"],
@@ -98,7 +108,6 @@ struct Status: ParsableCommand {
             ].map { [$0[0] + ":", $0[1]] })
             Output.line("agents:")
             for agent in status.agents { Output.line("  \(agent)") }
-            return 0
         }
     }
 }

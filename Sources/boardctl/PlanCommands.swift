@@ -60,20 +60,16 @@ struct PlanCommand: ParsableCommand {
                 }
                 params.status = value
             }
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planList, params.json)
-                if options.json { options.printJSON(data); return 0 }
-                let page = try decode(PlanListResult.self, data)
+            try options.show(.planList, params.json, as: PlanListResult.self) { page in
                 if page.plans.isEmpty {
                     Output.line("no plans")
-                    return 0
+                    return
                 }
                 let now = Output.now()
                 Output.table(["PLAN", "STATUS", "CREATED", "GOAL"], page.plans.map {
                     [$0.planID.rawValue, $0.status.rawValue, Output.age($0.createdAt, now: now), Output.clip($0.goal, 60)]
                 })
                 if let next = page.nextCursor { Output.line("more: boardctl plan list --cursor \(next)") }
-                return 0
             }
         }
     }
@@ -85,12 +81,7 @@ struct PlanCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(planID, PlanID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planGet, PlanIDParams(planID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printDetail(try decode(PlanDetail.self, data))
-                return 0
-            }
+            try options.show(.planGet, PlanIDParams(planID: id).json, as: PlanDetail.self, render: printDetail)
         }
     }
 
@@ -136,12 +127,7 @@ struct PlanCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(planID, PlanID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planCancel, PlanIDParams(planID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printDetail(try decode(PlanDetail.self, data))
-                return 0
-            }
+            try options.show(.planCancel, PlanIDParams(planID: id).json, as: PlanDetail.self, render: printDetail)
         }
     }
 
@@ -152,12 +138,7 @@ struct PlanCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(planID, PlanID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planRetrySynthesis, PlanIDParams(planID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printDetail(try decode(PlanDetail.self, data))
-                return 0
-            }
+            try options.show(.planRetrySynthesis, PlanIDParams(planID: id).json, as: PlanDetail.self, render: printDetail)
         }
     }
 }

@@ -14,12 +14,7 @@ struct TaskCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(taskID, TaskID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.taskGet, TaskIDParams(taskID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printTask(try decode(BoardTask.self, data))
-                return 0
-            }
+            try options.show(.taskGet, TaskIDParams(taskID: id).json, as: BoardTask.self, render: printTask)
         }
     }
 
@@ -30,12 +25,7 @@ struct TaskCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(taskID, TaskID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.taskCancel, TaskIDParams(taskID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printTask(try decode(BoardTask.self, data))
-                return 0
-            }
+            try options.show(.taskCancel, TaskIDParams(taskID: id).json, as: BoardTask.self, render: printTask)
         }
     }
 
@@ -46,12 +36,7 @@ struct TaskCommand: ParsableCommand {
 
         func run() throws {
             let id = try parseID(taskID, TaskID.self)
-            try options.run { client throws(ClientFailure) in
-                let data = try client.call(.taskRetry, TaskIDParams(taskID: id).json)
-                if options.json { options.printJSON(data); return 0 }
-                printTask(try decode(BoardTask.self, data))
-                return 0
-            }
+            try options.show(.taskRetry, TaskIDParams(taskID: id).json, as: BoardTask.self, render: printTask)
         }
     }
 }
@@ -89,11 +74,8 @@ struct Events: ParsableCommand {
     func run() throws {
         let plan = try parseID(planID, PlanID.self)
         let taskID = try task.map { try parseID($0, TaskID.self) }
-        try options.run { client throws(ClientFailure) in
-            let data = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, limit: limit).json)
-            if options.json { options.printJSON(data); return 0 }
-            let events = try decode(EventsResult.self, data).events
-            Output.table(["TIME", "KIND", "TASK", "DETAIL"], events.map { event in
+        try options.show(.eventsList, EventsListParams(planID: plan, taskID: taskID, limit: limit).json, as: EventsResult.self) {
+            Output.table(["TIME", "KIND", "TASK", "DETAIL"], $0.events.map { event in
                 var detail = ""
                 if case let .object(fields) = event.payload {
                     detail = fields.keys.sorted().filter { $0 != "actor" }.map { key in
@@ -103,7 +85,6 @@ struct Events: ParsableCommand {
                 }
                 return [event.createdAt.iso8601, event.kind.rawValue, event.taskID?.rawValue ?? "-", detail]
             })
-            return 0
         }
     }
 }
