@@ -1,5 +1,10 @@
 import BoardCore
+#if canImport(FoundationEssentials)
+// The lean half of Foundation: boardctl starts in a few milliseconds without ICU.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One decoded request line.
 public struct RPCRequest: Sendable, Equatable {
@@ -128,8 +133,7 @@ public enum Wire {
 
     private static func parseMessage(_ error: any Error) -> String {
         if case let DecodingError.dataCorrupted(context) = error {
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
+            return context.underlyingError.map { "\(context.debugDescription) (\($0))" } ?? context.debugDescription
         }
         return "the line is not valid JSON"
     }

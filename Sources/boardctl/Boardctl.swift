@@ -1,7 +1,12 @@
 import ArgumentParser
 import BoardCore
 import BoardProtocol
+#if canImport(FoundationEssentials)
+// The lean half of Foundation: boardctl starts in a few milliseconds without ICU.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -83,7 +88,7 @@ struct Ping: ParsableCommand {
             if options.json { options.printJSON(data); return 0 }
             let result = try decode(PingResult.self, data)
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            Output.line("pong from boardd \(result.version) at \(client.path) in \(String(format: "%.2f", Double(micros) / 1000)) ms")
+            Output.line("pong from boardd \(result.version) at \(client.path) in \(Output.fixed(Double(micros) / 1000, 2)) ms")
             return 0
         }
     }

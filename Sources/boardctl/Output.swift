@@ -1,5 +1,14 @@
 import BoardCore
+#if canImport(FoundationEssentials)
+// The lean half of Foundation: boardctl starts in a few milliseconds without ICU.
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// boardctl's exit statuses, documented in the README and boardctl --help.
 enum ExitStatus {
@@ -20,11 +29,35 @@ enum ExitStatus {
 
 enum Output {
     static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(STDOUT_FILENO, text + "\n")
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data(("boardctl: " + text + "\n").utf8))
+        write(STDERR_FILENO, "boardctl: " + text + "\n")
+    }
+
+    /// Unbuffered, so stdout and stderr lines interleave in the order they were produced.
+    private static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// `value` with `digits` decimals (String(format:) lives in the heavy half of Foundation).
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        let scale = (0..<digits).reduce(1.0) { result, _ in result * 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        let whole = String(scaled / Int64(scale))
+        let fraction = String(scaled % Int64(scale))
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        guard digits > 0 else { return sign + whole }
+        return sign + whole + "." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     /// Left-aligned columns, two spaces apart; the last column is not padded.
@@ -37,7 +70,7 @@ enum Output {
         for row in all {
             var text = ""
             for (index, cell) in row.enumerated() {
-                text += index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+                text += index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] + 2 - cell.count)
             }
             line(text)
         }
@@ -52,7 +85,7 @@ enum Output {
         let value = max(0, milliseconds)
         switch value {
         case ..<1_000: return "\(value)ms"
-        case ..<60_000: return String(format: "%.1fs", Double(value) / 1000)
+        case ..<60_000: return fixed(Double(value) / 1000, 1) + "s"
         case ..<3_600_000: return "\(value / 60_000)m\(value / 1000 % 60)s"
         case ..<86_400_000: return "\(value / 3_600_000)h\(value / 60_000 % 60)m"
         default: return "\(value / 86_400_000)d\(value / 3_600_000 % 24)h"

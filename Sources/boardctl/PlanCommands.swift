@@ -1,7 +1,12 @@
 import ArgumentParser
 import BoardCore
 import BoardProtocol
+#if canImport(FoundationEssentials)
+// The lean half of Foundation: boardctl starts in a few milliseconds without ICU.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,12 @@
 import ArgumentParser
 import BoardCore
 import BoardProtocol
+#if canImport(FoundationEssentials)
+// The lean half of Foundation: boardctl starts in a few milliseconds without ICU.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +59,7 @@ func printTask(_ task: BoardTask) {
     guard let result = task.result else { return }
     Output.line()
     let label = result.offline ? "\(result.codename) (\(result.agent), offline)" : "\(result.codename) (\(result.agent), \(result.backend))"
-    Output.line("result by \(label)" + (result.confidence.map { String(format: ", confidence %.2f", $0) } ?? ""))
+    Output.line("result by \(label)" + (result.confidence.map { ", confidence " + Output.fixed($0, 2) } ?? ""))
     Output.line(result.summary)
     for (title, items) in [("findings", result.findings), ("risks", result.risks), ("recommendations", result.recommendations)]
     where !items.isEmpty {
