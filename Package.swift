@@ -37,11 +37,14 @@ let package = Package(
             dependencies: ["BoardCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // libsystemd: sd_notify, the watchdog, socket activation, the journal.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon runtime: services under a ServiceGroup (control server, scheduler, worker).
         .target(
             name: "BoardDaemon",
             dependencies: [
-                "BoardCore", "BoardProtocol", "BoardStore", "BoardAgents",
+                "BoardCore", "BoardProtocol", "BoardStore", "BoardAgents", "CSystemd",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +91,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardDaemonTests",
-            dependencies: ["BoardDaemon", "BoardCore", "BoardAgents", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["BoardDaemon", "BoardCore", "BoardAgents", "BoardProtocol", "BoardStore",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),

@@ -50,6 +50,12 @@ public struct ConfigReader {
         return number
     }
 
+    public mutating func bool(_ key: String) throws(BoardError) -> Bool? {
+        guard let value = raw(key) else { return nil }
+        guard case let .bool(flag) = value else { throw fail(key, "must be true or false") }
+        return flag
+    }
+
     public mutating func string(_ key: String) throws(BoardError) -> String? {
         guard let value = raw(key) else { return nil }
         guard case let .string(text) = value, !text.isEmpty else { throw fail(key, "must be a non-empty string") }

@@ -1,4 +1,5 @@
 import BoardCore
+import CSystemd
 import BoardProtocol
 import Foundation
 import Logging
@@ -13,45 +14,80 @@ import Glibc
 /// The control socket: JSON-RPC 2.0, one object per line, on a Unix stream socket.
 /// Each connection is served by its own child task, so a slow or silent client holds up nobody else.
 final class ControlServer: Service {
-    private let path: String
-    private let mode: Int
+    /// Where the listening socket comes from.
+    enum Listener {
+        /// Bind this path (a stale socket is removed first), set its mode; unlink it at exit.
+        case path(String, mode: Int)
+        /// A socket systemd bound and passed (socket activation); systemd owns the path.
+        case inherited(Int32, path: String)
+    }
+
+    /// One accepted connection and who is on the other end.
+    struct Connection: Sendable {
+        var channel: NIOAsyncChannel<LineFrame, ByteBuffer>
+        var peer: PeerCredentials?
+    }
+
+    private let listener: Listener
     private let maxLineBytes: Int
     private let handler: RequestHandler
     private let logger: Logger
-    private let channel: NIOAsyncChannel<NIOAsyncChannel<LineFrame, ByteBuffer>, Never>
+    private let channel: NIOAsyncChannel<Connection, Never>
 
-    /// Binds the socket now, so that start-up fails early (socket in use, directory missing)
-    /// and the daemon is reachable before it reports itself ready.
-    init(path: String, mode: Int, maxLineBytes: Int, handler: RequestHandler, eventLoopGroup: any EventLoopGroup, logger: Logger)
+    /// Binds (or adopts) the socket now, so that start-up fails early (socket in use, directory
+    /// missing) and the daemon is reachable before it reports itself ready.
+    init(listener: Listener, maxLineBytes: Int, handler: RequestHandler, eventLoopGroup: any EventLoopGroup, logger: Logger)
         async throws
     {
-        self.path = path
-        self.mode = mode
+        self.listener = listener
         self.maxLineBytes = maxLineBytes
         self.handler = handler
         self.logger = logger
-        try SocketPath.prepare(path)
         let limit = maxLineBytes
-        do {
-            channel = try await ServerBootstrap(group: eventLoopGroup)
-                .serverChannelOption(ChannelOptions.backlog, value: 256)
-                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { child in
-                    child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: limit)))
-                        return try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: child)
-                    }
-                }
-        } catch {
-            throw BoardError(.unavailable, "cannot listen on \(path): \(error)")
+        let bootstrap = ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { child in
+            Self.peerCredentials(of: child).flatMapThrowing { peer in
+                try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: limit)))
+                return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: child), peer: peer)
+            }
         }
-        if chmod(path, mode_t(mode)) != 0 {
-            logger.warning("cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
+        switch listener {
+        case let .path(path, mode):
+            try SocketPath.prepare(path)
+            do {
+                channel = try await bootstrap.bind(
+                    unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initializer)
+            } catch {
+                throw BoardError(.unavailable, "cannot listen on \(path): \(error)")
+            }
+            if chmod(path, mode_t(mode)) != 0 {
+                logger.warning("cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
+            }
+        case let .inherited(fd, path):
+            do {
+                channel = try await bootstrap.bind(fd, childChannelInitializer: initializer)
+            } catch {
+                throw BoardError(.unavailable, "cannot use the socket systemd passed for \(path): \(error)")
+            }
         }
     }
 
+    /// SO_PEERCRED: the kernel's word on the peer's pid, uid and gid at connect time.
+    private static func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
+        guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        return provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+            .map { (credentials: board_peer_credentials) -> PeerCredentials? in
+                PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            }
+            .recover { _ in nil }
+    }
+
     func run() async throws {
-        defer { unlink(path) }
+        defer {
+            if case let .path(path, _) = listener { unlink(path) }
+        }
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
@@ -61,14 +97,22 @@ final class ControlServer: Service {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<LineFrame, ByteBuffer>) async {
+    private func serve(_ connection: Connection) async {
+        var membership: Bool?
+        let policy = handler.live.snapshot.access
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.channel.executeThenClose { inbound, outbound in
                 for try await frame in inbound.cancelOnGracefulShutdown() {
                     switch frame {
                     case let .line(buffer):
                         guard buffer.readableBytes > 0 else { continue }
-                        if let reply = await handler.handle(Data(buffer.readableBytesView)) {
+                        let caller = RequestHandler.Caller(peer: connection.peer) {
+                            if let membership { return membership }
+                            let member = connection.peer.map(policy.isMember) ?? false
+                            membership = member
+                            return member
+                        }
+                        if let reply = await handler.handle(Data(buffer.readableBytesView), caller: caller) {
                             try await outbound.write(ByteBuffer(bytes: reply))
                         }
                     case .tooLong:

@@ -6,18 +6,45 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 
-/// Composes boardd: opens and recovers the store, binds the control socket, then runs the
-/// control server and the scheduler under one ServiceGroup until SIGTERM or SIGINT.
+/// Composes boardd: opens and recovers the store, binds (or adopts) the control socket, tells
+/// systemd it is ready, then runs the control server, the scheduler and the reload handler under
+/// one ServiceGroup until SIGTERM or SIGINT.
 public enum Daemon {
-    public static func run(configuration: DaemonConfiguration, logger: Logger) async throws {
-        // Refuse early, before the database is touched, when another daemon serves this socket.
-        if SocketPath.isLive(configuration.socketPath) {
+    public static func run(source: ConfigurationSource, configuration: DaemonConfiguration, levels: LogLevelControl, logger: Logger)
+        async throws
+    {
+        let notifier = SystemdNotifier()
+        do {
+            try await run(source: source, configuration: configuration, levels: levels, notifier: notifier, logger: logger)
+        } catch {
+            notifier.failed((error as? BoardError)?.message ?? "\(error)")
+            throw error
+        }
+    }
+
+    private static func run(
+        source: ConfigurationSource, configuration: DaemonConfiguration, levels: LogLevelControl, notifier: SystemdNotifier,
+        logger: Logger
+    ) async throws {
+        let activated: Int32?
+        do {
+            activated = try SocketActivation.controlSocket()
+        } catch {
+            throw BoardError(.unavailable, error.message)
+        }
+        // Refuse early, before the database is touched, when another daemon serves this socket
+        // (a socket systemd passed is live by design: systemd itself listens on it).
+        if activated == nil, SocketPath.isLive(configuration.socketPath) {
             throw BoardError(.unavailable, "another boardd is already listening on \(configuration.socketPath)")
         }
+        // Opening may run schema migrations; ask systemd for the time they take.
+        notifier.extendTimeout(by: .seconds(90))
         let store = try SQLiteStateStore(configuration: StoreConfiguration(
             path: configuration.databasePath, synchronous: configuration.synchronous))
         do {
-            try await serve(store: store, configuration: configuration, logger: logger)
+            try await serve(
+                store: store, activated: activated, source: source, configuration: configuration, levels: levels,
+                notifier: notifier, logger: logger)
         } catch {
             try? await store.close()
             throw error
@@ -26,7 +53,10 @@ public enum Daemon {
         logger.notice("boardd stopped")
     }
 
-    private static func serve(store: SQLiteStateStore, configuration: DaemonConfiguration, logger: Logger) async throws {
+    private static func serve(
+        store: SQLiteStateStore, activated: Int32?, source: ConfigurationSource, configuration: DaemonConfiguration,
+        levels: LogLevelControl, notifier: SystemdNotifier, logger: Logger
+    ) async throws {
         let startedAt = Timestamp.now()
         let interrupted = try await store.runningTasks()
         let claims = Set(interrupted.compactMap { task in task.claimOwner.map { OrphanAgents.claim(owner: $0, task: task.taskID) } })
@@ -40,31 +70,40 @@ public enum Daemon {
                 "attempt": "\(update.task.attempts)/\(update.task.maxAttempts)",
             ])
         }
+        let live = LiveConfiguration(configuration)
         let wake = WakeSignal()
         let pid = ProcessInfo.processInfo.processIdentifier
         let owner = "boardd-\(pid)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         let worker = Worker(store: store, wake: wake, configuration: configuration, owner: owner, logger: logger)
+        let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
-            store: store, worker: worker, wake: wake, configuration: configuration, startedAt: startedAt, logger: logger)
+            store: store, worker: worker, wake: wake, live: live, reloader: reloader, startedAt: startedAt, logger: logger)
+        let listener: ControlServer.Listener = activated.map { .inherited($0, path: configuration.socketPath) }
+            ?? .path(configuration.socketPath, mode: configuration.socketMode)
         let server = try await ControlServer(
-            path: configuration.socketPath, mode: configuration.socketMode, maxLineBytes: configuration.maxLineBytes,
-            handler: handler, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        let scheduler = Scheduler(store: store, worker: worker, wake: wake, configuration: configuration, logger: logger)
+            listener: listener, maxLineBytes: configuration.maxLineBytes, handler: handler,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let scheduler = Scheduler(store: store, worker: worker, wake: wake, live: live, notifier: notifier, logger: logger)
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 // Shut down in reverse: the scheduler drains running tasks first while the
                 // control socket still answers, then the socket closes.
                 .init(service: server),
+                .init(service: ReloadOnHangup(reloader: reloader)),
                 .init(service: scheduler),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds + 30)
         let group = ServiceGroup(configuration: groupConfiguration)
+
+        let stats = try await store.statistics()
+        notifier.ready(status: Scheduler.statusLine(running: 0, stats))
         logger.notice("boardd ready", metadata: [
             "socket": "\(configuration.socketPath)", "database": "\(configuration.databasePath)",
             "concurrency": "\(configuration.concurrency)", "pid": "\(pid)",
+            "activation": "\(activated == nil ? "bound" : "systemd socket")",
         ])
         try await group.run()
     }

@@ -27,6 +27,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds: Int64 = 30
 
     public var maxLineBytes = 1 << 20
+    /// Members of this group may call every method (as may root and the daemon's own user).
+    public var accessGroup = "board"
+    /// Read-only methods for anyone who can open the socket.
+    public var readsFromAnyone = false
     public var registry: AgentRegistry
 
     public init() {
@@ -54,6 +58,46 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw BoardError(.invalidConfig, "\(source): \(error.message)")
         }
         return configuration
+    }
+
+    /// Settings a running daemon cannot change: they need a restart.
+    public static let restartOnlyKeys = ["daemon.socket", "daemon.socket_mode", "daemon.database", "store.synchronous",
+                                         "control.max_line_bytes"]
+
+    /// The dotted keys whose values differ between two configurations.
+    public func changedKeys(comparedTo other: DaemonConfiguration) -> [String] {
+        var keys: [String] = []
+        func check<T: Equatable>(_ key: String, _ path: KeyPath<DaemonConfiguration, T>) {
+            if self[keyPath: path] != other[keyPath: path] { keys.append(key) }
+        }
+        check("daemon.socket", \.socketPath)
+        check("daemon.socket_mode", \.socketMode)
+        check("daemon.database", \.databasePath)
+        check("daemon.log_level", \.logLevel)
+        check("store.synchronous", \.synchronous)
+        check("scheduler.concurrency", \.concurrency)
+        check("scheduler.poll_interval_ms", \.pollIntervalMilliseconds)
+        check("scheduler.task_timeout_s", \.taskTimeoutSeconds)
+        check("scheduler.max_attempts", \.maxAttempts)
+        check("scheduler.retry_base_delay_ms", \.retryPolicy.baseDelayMilliseconds)
+        check("scheduler.retry_max_delay_ms", \.retryPolicy.maxDelayMilliseconds)
+        check("scheduler.shutdown_grace_s", \.shutdownGraceSeconds)
+        check("control.max_line_bytes", \.maxLineBytes)
+        check("control.access_group", \.accessGroup)
+        check("control.allow_reads_from_anyone", \.readsFromAnyone)
+        check("agents", \.registry)
+        return keys
+    }
+
+    /// `self` with the restart-only settings of `running` kept.
+    public func keepingRestartOnlySettings(of running: DaemonConfiguration) -> DaemonConfiguration {
+        var merged = self
+        merged.socketPath = running.socketPath
+        merged.socketMode = running.socketMode
+        merged.databasePath = running.databasePath
+        merged.synchronous = running.synchronous
+        merged.maxLineBytes = running.maxLineBytes
+        return merged
     }
 
     public static func load(path: String) throws(BoardError) -> DaemonConfiguration {
@@ -104,6 +148,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if var control = try root.object("control") {
             maxLineBytes = try control.int("max_line_bytes", in: 1024...(64 << 20)) ?? maxLineBytes
+            accessGroup = try control.string("access_group") ?? accessGroup
+            readsFromAnyone = try control.bool("allow_reads_from_anyone") ?? readsFromAnyone
             try control.finish()
         }
         registry = try AgentRegistry.parse(agents: root.raw("agents"), planning: root.raw("planning"))

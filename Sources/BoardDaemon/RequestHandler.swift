@@ -11,13 +11,25 @@ struct RequestHandler: Sendable {
     let store: any StateStore
     let worker: Worker
     let wake: WakeSignal
-    let configuration: DaemonConfiguration
+    let live: LiveConfiguration
+    let reloader: Reloader
     let startedAt: Timestamp
     let logger: Logger
     static let version = "0.1.0"
 
+    /// The caller of one request, for access checks and the audit trail.
+    struct Caller {
+        var peer: PeerCredentials?
+        /// Group membership, looked up at most once per connection.
+        var isMember: () -> Bool
+
+        var origin: ChangeOrigin {
+            peer.map { ChangeOrigin(actor: "uid:\($0.uid)", detail: ["pid": .int(Int64($0.pid))]) } ?? ChangeOrigin(actor: "control")
+        }
+    }
+
     /// The reply line, or `nil` for a notification.
-    func handle(_ line: Data) async -> Data? {
+    func handle(_ line: Data, caller: Caller = Caller(peer: nil, isMember: { false })) async -> Data? {
         let request: RPCRequest
         switch Wire.decodeRequest(line) {
         case let .success(decoded): request = decoded
@@ -26,7 +38,12 @@ struct RequestHandler: Sendable {
         let id = request.id
         do {
             guard let method = Method(rawValue: request.method) else { throw RPCError.methodNotFound(String(request.method.prefix(100))) }
-            let reply = try await dispatch(method, request.params, id: id ?? .null)
+            let snapshot = live.snapshot
+            if let refusal = snapshot.access.check(method, peer: caller.peer, membership: caller.isMember) {
+                logger.warning("refused \(method.rawValue): \(refusal.message)")
+                throw refusal
+            }
+            let reply = try await dispatch(method, request.params, id: id ?? .null, configuration: snapshot.configuration, caller: caller)
             return id == nil ? nil : reply
         } catch let error as RPCError {
             return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: error)
@@ -41,7 +58,10 @@ struct RequestHandler: Sendable {
         }
     }
 
-    private func dispatch(_ method: Method, _ params: JSONValue?, id: JSONValue) async throws -> Data {
+    private func dispatch(
+        _ method: Method, _ params: JSONValue?, id: JSONValue, configuration: DaemonConfiguration, caller: Caller
+    ) async throws -> Data {
+        let origin = caller.origin
         switch method {
         case .ping:
             _ = try ParamReader(params).finish()
@@ -70,10 +90,10 @@ struct RequestHandler: Sendable {
             let draft = PlanDraft(
                 goal: request.goal, context: request.context, idempotencyKey: request.idempotencyKey,
                 tasks: planned.map { TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts) })
-            let creation = try await store.createPlan(draft, now: .now(), origin: ChangeOrigin(actor: "control"))
+            let creation = try await store.createPlan(draft, now: .now(), origin: origin)
             if creation.created {
                 logger.info("plan created", metadata: [
-                    "plan_id": "\(creation.plan.planID)", "event": "plan_created",
+                    "plan_id": "\(creation.plan.planID)", "event": "plan_created", "by": "\(origin.actor)",
                     "agents": "\(planned.map(\.role).joined(separator: ","))",
                 ])
                 await wake.signal()
@@ -91,10 +111,11 @@ struct RequestHandler: Sendable {
 
         case .planCancel:
             let request = try PlanIDParams(params: params)
-            let cancellation = try await store.cancelPlan(request.planID, now: .now(), origin: ChangeOrigin(actor: "control"))
+            let cancellation = try await store.cancelPlan(request.planID, now: .now(), origin: origin)
             for task in cancellation.stoppedTasks { await worker.cancel(task) }
             logger.info("plan cancelled", metadata: [
                 "plan_id": "\(request.planID)", "event": "plan_cancelled", "tasks_cancelled": "\(cancellation.cancelledTasks)",
+                "by": "\(origin.actor)",
             ])
             return try Wire.successLine(id: id, result: try await detail(request.planID))
 
@@ -109,8 +130,10 @@ struct RequestHandler: Sendable {
 
         case .planRetrySynthesis:
             let request = try PlanIDParams(params: params)
-            let plan = try await store.retrySynthesis(request.planID, now: .now(), origin: ChangeOrigin(actor: "control"))
-            logger.info("plan synthesis retried", metadata: ["plan_id": "\(plan.planID)", "event": "plan_synthesizing"])
+            let plan = try await store.retrySynthesis(request.planID, now: .now(), origin: origin)
+            logger.info("plan synthesis retried", metadata: [
+                "plan_id": "\(plan.planID)", "event": "plan_synthesizing", "by": "\(origin.actor)",
+            ])
             await wake.signal()
             return try Wire.successLine(id: id, result: try await detail(request.planID))
 
@@ -123,19 +146,24 @@ struct RequestHandler: Sendable {
             let request = try TaskIDParams(params: params)
             let update = try await store.updateTask(
                 request.taskID, .cancel(reason: "cancelled by request"), owner: nil, result: nil, now: .now(),
-                origin: ChangeOrigin(actor: "control"))
+                origin: origin)
             if update.transition.stopsRunningWork { await worker.cancel(request.taskID) }
-            logger.info("task cancelled", metadata: taskMetadata(update.task, .taskCancelled))
+            logger.info("task cancelled", metadata: taskMetadata(update.task, .taskCancelled, by: origin))
             await wake.signal()
             return try Wire.successLine(id: id, result: update.task)
 
         case .taskRetry:
             let request = try TaskIDParams(params: params)
             let update = try await store.updateTask(
-                request.taskID, .retry, owner: nil, result: nil, now: .now(), origin: ChangeOrigin(actor: "control"))
-            logger.info("task requeued", metadata: taskMetadata(update.task, .taskRequeued))
+                request.taskID, .retry, owner: nil, result: nil, now: .now(), origin: origin)
+            logger.info("task requeued", metadata: taskMetadata(update.task, .taskRequeued, by: origin))
             await wake.signal()
             return try Wire.successLine(id: id, result: update.task)
+
+        case .configReload:
+            try ParamReader(params).finish()
+            let result = try await reloader.reload(trigger: "config.reload by \(origin.actor)")
+            return try Wire.successLine(id: id, result: result)
 
         case .eventsList:
             let request = try EventsListParams(params: params)
@@ -150,7 +178,7 @@ struct RequestHandler: Sendable {
         return PlanDetail(plan: plan, tasks: try await store.tasks(of: id))
     }
 
-    private func taskMetadata(_ task: BoardTask, _ event: EventKind) -> Logger.Metadata {
-        ["plan_id": "\(task.planID)", "task_id": "\(task.taskID)", "agent": "\(task.agent)", "event": "\(event)"]
+    private func taskMetadata(_ task: BoardTask, _ event: EventKind, by origin: ChangeOrigin) -> Logger.Metadata {
+        ["plan_id": "\(task.planID)", "task_id": "\(task.taskID)", "agent": "\(task.agent)", "event": "\(event)", "by": "\(origin.actor)"]
     }
 }

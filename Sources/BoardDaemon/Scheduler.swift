@@ -1,67 +1,127 @@
 import BoardCore
 import BoardStore
+import Foundation
 import Logging
 import ServiceLifecycle
 
 /// Finds work and hands it to the worker: due pending tasks up to the free slots, and plans
 /// whose tasks are done (for the CEO to synthesize). Sleeps until woken, until the next task is
 /// due, or for the poll interval, whichever comes first.
+///
+/// The systemd watchdog is fed from this loop on purpose: if the loop or the store wedges, the
+/// pings stop and systemd restarts the daemon.
 final class Scheduler: Service {
     private let store: any StateStore
     private let worker: Worker
     private let wake: WakeSignal
+    private let live: LiveConfiguration
+    private let notifier: SystemdNotifier
     private let logger: Logger
-    private let pollIntervalMilliseconds: Int64
-    private let shutdownGraceMilliseconds: Int64
+    /// Test-only (`BOARD_TEST_WEDGE_SCHEDULER=after-claim`): hang after the first claim, to prove
+    /// that the watchdog catches a wedged scheduler.
+    private let wedgeAfterClaim: Bool
 
-    init(store: any StateStore, worker: Worker, wake: WakeSignal, configuration: DaemonConfiguration, logger: Logger) {
+    init(
+        store: any StateStore, worker: Worker, wake: WakeSignal, live: LiveConfiguration, notifier: SystemdNotifier,
+        logger: Logger
+    ) {
         self.store = store
         self.worker = worker
         self.wake = wake
+        self.live = live
+        self.notifier = notifier
         self.logger = logger
-        pollIntervalMilliseconds = configuration.pollIntervalMilliseconds
-        shutdownGraceMilliseconds = configuration.shutdownGraceSeconds * 1000
+        wedgeAfterClaim = ProcessInfo.processInfo.environment["BOARD_TEST_WEDGE_SCHEDULER"] == "after-claim"
     }
 
     func run() async throws {
         await withGracefulShutdownHandler {
+            var lastStatus = ContinuousClock.now - .seconds(10)
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                let saturated = await tick()
+                let (saturated, claimed) = await tick()
+                if wedgeAfterClaim, claimed > 0 { await wedge() }
+                notifier.watchdog()
+                await reportStatus(last: &lastStatus)
+                let poll = live.configuration.pollIntervalMilliseconds
                 // With every slot busy, only a finished task (which signals) can make progress;
                 // waiting for the next due time then would spin.
-                await wake.wait(milliseconds: saturated ? pollIntervalMilliseconds : await sleepMilliseconds())
+                var timeout = saturated ? poll : await sleepMilliseconds(poll: poll)
+                if let ping = notifier.watchdogPingInterval {
+                    timeout = min(timeout, max(1, ping.components.seconds * 1000 + ping.components.attoseconds / 1_000_000_000_000_000))
+                }
+                await wake.wait(milliseconds: timeout)
             }
         } onGracefulShutdown: { [wake] in
             Task { await wake.signal() }
         }
-        let running = await worker.runningCount
-        if running > 0 {
-            logger.notice("stopping: waiting up to \(shutdownGraceMilliseconds / 1000) s for \(running) running task(s)")
-        }
-        await worker.drain(graceMilliseconds: shutdownGraceMilliseconds)
+        await drain()
     }
 
-    /// One round of claiming. Returns true when every slot is busy.
-    private func tick() async -> Bool {
+    /// Stops claiming and gives running tasks their grace period, keeping systemd informed.
+    private func drain() async {
+        let grace = live.configuration.shutdownGraceSeconds
+        let running = await worker.runningCount
+        notifier.stopping(status: running > 0 ? "stopping: waiting up to \(grace) s for \(running) running task(s)" : "stopping")
+        if running > 0 {
+            logger.notice("stopping: waiting up to \(grace) s for \(running) running task(s)")
+            // Whatever TimeoutStopSec says, the grace period is what the operator configured.
+            notifier.extendTimeout(by: .seconds(grace + 15))
+        }
+        let pings = notifier.watchdogPingInterval.map { _ in
+            Task { [notifier] in
+                while !Task.isCancelled {
+                    notifier.watchdog()
+                    try? await Task.sleep(for: notifier.watchdogPingInterval ?? .seconds(1))
+                }
+            }
+        }
+        await worker.drain(graceMilliseconds: grace * 1000)
+        pings?.cancel()
+    }
+
+    /// One round of claiming. Returns whether every slot is busy, and how many tasks it claimed.
+    private func tick() async -> (saturated: Bool, claimed: Int) {
         do {
             for plan in try await store.plansAwaitingSynthesis(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.synthesize(plan)
             }
             let free = await worker.freeSlots
-            guard free > 0 else { return true }
+            guard free > 0 else { return (true, 0) }
             let claimed = try await store.claimDueTasks(
                 owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
             for task in claimed { await worker.start(task) }
-            return claimed.count == free
+            return (claimed.count == free, claimed.count)
         } catch {
             // A store error (disk full, locked) must not kill the loop: log and retry at the next poll.
             logger.error("scheduler: \(error)")
-            return false
+            return (false, 0)
         }
     }
 
-    private func sleepMilliseconds() async -> Int64 {
-        guard let next = try? await store.nextDueTime() else { return pollIntervalMilliseconds }
-        return min(pollIntervalMilliseconds, max(1, next.milliseconds(since: .now())))
+    /// "2 running, 12 pending, 3 plans open" for `systemctl status`, at most once a second.
+    private func reportStatus(last: inout ContinuousClock.Instant) async {
+        guard ContinuousClock.now - last >= .seconds(1) else { return }
+        last = .now
+        guard let stats = try? await store.statistics() else { return }
+        notifier.status(Self.statusLine(running: await worker.runningCount, stats))
+    }
+
+    static func statusLine(running: Int, _ stats: StoreStatistics) -> String {
+        var parts = ["\(running) running", "\(stats.pendingTasks) pending", "\(stats.openPlans) plans open"]
+        if stats.blockedPlans > 0 { parts.append("\(stats.blockedPlans) blocked") }
+        if stats.failedPlans > 0 { parts.append("\(stats.failedPlans) failed") }
+        return parts.joined(separator: ", ")
+    }
+
+    private func sleepMilliseconds(poll: Int64) async -> Int64 {
+        guard let next = try? await store.nextDueTime() else { return poll }
+        return min(poll, max(1, next.milliseconds(since: .now())))
+    }
+
+    private func wedge() async -> Never {
+        logger.critical("test switch BOARD_TEST_WEDGE_SCHEDULER: the scheduler now hangs (no more watchdog pings)")
+        while true {
+            try? await Task.sleep(for: .seconds(3600))
+        }
     }
 }

@@ -47,6 +47,16 @@ actor Worker {
         Dictionary(uniqueKeysWithValues: registry.agents.map { ($0.role, AgentFactory.make($0)) })
     }
 
+    /// Takes a reloaded configuration: new attempts use the new agents, limits and policy;
+    /// running attempts finish as they started.
+    func apply(_ configuration: DaemonConfiguration) {
+        registry = configuration.registry
+        agents = Self.makeAgents(configuration.registry)
+        concurrency = configuration.concurrency
+        taskTimeoutMilliseconds = configuration.taskTimeoutSeconds * 1000
+        retryPolicy = configuration.retryPolicy
+    }
+
     var freeSlots: Int { max(0, concurrency - running.count) }
     var runningCount: Int { running.count }
     var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }

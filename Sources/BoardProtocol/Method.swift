@@ -12,11 +12,12 @@ public enum Method: String, CaseIterable, Sendable {
     case taskCancel = "task.cancel"
     case taskRetry = "task.retry"
     case eventsList = "events.list"
+    case configReload = "config.reload"
 
     /// Methods that change state (and, once access control lands, need a privileged caller).
     public var isMutating: Bool {
         switch self {
-        case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry: true
+        case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry, .configReload: true
         case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList: false
         }
     }

@@ -162,6 +162,22 @@ public struct PlanResult: Sendable, Equatable, Codable {
     }
 }
 
+/// `config.reload`
+public struct ReloadResult: Sendable, Equatable, Codable {
+    public var reloaded = true
+    /// Settings whose new values are now in force.
+    public var applied: [String]
+    /// Settings that changed in the file but need a restart; their old values stay in force.
+    public var restartRequired: [String]
+
+    public init(applied: [String], restartRequired: [String]) {
+        self.applied = applied
+        self.restartRequired = restartRequired
+    }
+
+    enum CodingKeys: String, CodingKey { case reloaded, applied, restartRequired = "restart_required" }
+}
+
 /// `events.list`
 public struct EventsResult: Sendable, Equatable, Codable {
     public var events: [BoardEvent]

@@ -22,7 +22,7 @@ struct Boardctl: ParsableCommand {
             Exit status: 0 success; 1 the daemon rejected the request; 2 `plan wait` ended with the plan \
             not closed; 3 `plan wait` timed out; 64 usage error; 69 cannot reach boardd; 76 unexpected reply.
             """,
-        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self])
+        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self, Reload.self])
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -113,6 +113,23 @@ struct Status: ParsableCommand {
             ].map { [$0[0] + ":", $0[1]] })
             Output.line("agents:")
             for agent in status.agents { Output.line("  \(agent)") }
+        }
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make boardd re-read its configuration file (like systemctl reload boardd).",
+        discussion: "An invalid file is refused and the running configuration stays in force.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        try options.show(.configReload, as: ReloadResult.self) { result in
+            Output.line(result.applied.isEmpty ? "configuration reloaded; nothing changed" : "configuration reloaded; applied: "
+                + result.applied.joined(separator: ", "))
+            if !result.restartRequired.isEmpty {
+                Output.line("needs a restart to take effect: " + result.restartRequired.joined(separator: ", "))
+            }
         }
     }
 }

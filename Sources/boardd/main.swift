@@ -14,7 +14,8 @@ struct Boardd: AsyncParsableCommand {
         discussion: """
             Defaults suit a system service: configuration \(DaemonConfiguration.systemConfigPath) (if present), \
             socket \(DaemonConfiguration.systemSocketPath), database \(DaemonConfiguration.systemDatabasePath). \
-            For a developer run, --state-dir DIR keeps the socket and database in DIR.
+            For a developer run, --state-dir DIR keeps the socket and database in DIR. \
+            SIGHUP reloads the configuration; SIGTERM and SIGINT stop gracefully.
             """)
 
     @Option(name: .long, help: "Configuration file (JSON). Default: \(DaemonConfiguration.systemConfigPath) when it exists.")
@@ -34,46 +35,22 @@ struct Boardd: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            var configuration = try loadConfiguration()
-            if let level = logLevel {
-                guard let parsed = Logger.Level(rawValue: level) else { throw BoardError(.invalidConfig, "--log-level \(level) is not a level") }
-                configuration.logLevel = parsed
+            var level: Logger.Level?
+            if let logLevel {
+                guard let parsed = Logger.Level(rawValue: logLevel) else {
+                    throw BoardError(.invalidConfig, "--log-level \(logLevel) is not a level")
+                }
+                level = parsed
             }
-            let level = configuration.logLevel
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let logger = Logger(label: "boardd")
-            try await Daemon.run(configuration: configuration, logger: logger)
+            let source = ConfigurationSource(
+                configPath: config, stateDirectory: stateDir, socketPath: socket, databasePath: database, logLevel: level)
+            let configuration = try source.load()
+            let levels = LogLevelControl(configuration.logLevel)
+            LoggingSystem.bootstrap { label in BoardLogHandler(label: label, control: levels) }
+            try await Daemon.run(source: source, configuration: configuration, levels: levels, logger: Logger(label: "boardd"))
         } catch let error as BoardError {
             FileHandle.standardError.write(Data("boardd: \(error.message)\n".utf8))
             throw ExitCode(error.reason == .invalidConfig ? 78 : 1)
         }
-    }
-
-    private func loadConfiguration() throws -> DaemonConfiguration {
-        var configuration: DaemonConfiguration
-        if let config {
-            configuration = try DaemonConfiguration.load(path: config)
-        } else if FileManager.default.fileExists(atPath: DaemonConfiguration.systemConfigPath) {
-            configuration = try DaemonConfiguration.load(path: DaemonConfiguration.systemConfigPath)
-        } else {
-            configuration = DaemonConfiguration()
-        }
-        if let stateDir {
-            do {
-                try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-            } catch {
-                throw BoardError(.invalidConfig, "cannot create state directory \(stateDir): \(error.localizedDescription)")
-            }
-            let absolute = URL(fileURLWithPath: stateDir).standardizedFileURL.path
-            configuration.socketPath = absolute + "/boardd.sock"
-            configuration.databasePath = absolute + "/board.db"
-        }
-        if let socket { configuration.socketPath = socket }
-        if let database { configuration.databasePath = database }
-        return configuration
     }
 }
