@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 goal=${1:-"launch an SMB accounting SaaS in Q2"}
 
+scripts/deps.sh
 echo "==> building (debug)"
 swift build --product boardd
 swift build --product boardctl
