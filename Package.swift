@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure domain: ids, states, the task lifecycle state machine, errors. No I/O, no dependencies.
@@ -35,6 +36,19 @@ let package = Package(
         .target(
             name: "BoardAgents",
             dependencies: ["BoardCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP clients for language-model servers (Ollama, OpenAI-compatible): requests, error classification.
+        .target(
+            name: "BoardLLM",
+            dependencies: [
+                "BoardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                // Only to name NIOConnectionError (connection refused, DNS) in error messages.
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // libsystemd: sd_notify, the watchdog, socket activation, the journal.
