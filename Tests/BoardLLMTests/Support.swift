@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import BoardCore
+import Testing
+@testable import BoardLLM
+
+/// The LLMError `operation` throws, or `nil` (with a recorded issue) when it throws something else
+/// or nothing.
+func llmError<T>(_ operation: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async -> LLMError? {
+    do {
+        _ = try await operation()
+        Issue.record("expected an LLMError, got a result", sourceLocation: sourceLocation)
+    } catch let error as LLMError {
+        return error
+    } catch {
+        Issue.record("expected an LLMError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// A port on 127.0.0.1 where nothing listens: bound, then released.
+func closedPort() async throws -> Int {
+    try await FakeLLMServer.run({ _ in .init(body: "") }) { $0.port }
+}
+
+/// An Ollama answer as the server sends it.
+func ollamaAnswer(_ content: String, model: String = "llama3.2") -> JSONValue {
+    [
+        "model": .string(model), "created_at": "2026-01-01T00:00:00Z",
+        "message": ["role": "assistant", "content": .string(content)],
+        "done": true, "done_reason": "stop", "prompt_eval_count": 26, "eval_count": 298,
+    ]
+}
+
+/// An OpenAI chat completion as the server sends it.
+func openAIAnswer(_ content: String, model: String = "gpt-test") -> JSONValue {
+    [
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": .string(model),
+        "choices": [["index": 0, "message": ["role": "assistant", "content": .string(content)], "finish_reason": "stop"]],
+        "usage": ["prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46],
+    ]
+}
+
+let answerSchema: JSONValue = [
+    "type": "object",
+    "properties": ["summary": ["type": "string"]],
+    "required": ["summary"],
+    "additionalProperties": false,
+]
+
+/// The two wire formats, for the tests every backend must pass alike.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case ollama, openAI
+
+    var testDescription: String { rawValue }
+
+    func client(for server: FakeLLMServer, httpClient: HTTPClient = .shared) -> any ChatClient {
+        switch self {
+        case .ollama: OllamaClient(baseURL: server.baseURL, httpClient: httpClient)
+        case .openAI: OpenAIClient(baseURL: server.baseURL + "/v1", apiKey: nil, useJSONSchema: true, httpClient: httpClient)
+        }
+    }
+
+    func client(port: Int, httpClient: HTTPClient = .shared) -> any ChatClient {
+        switch self {
+        case .ollama: OllamaClient(baseURL: "http://127.0.0.1:\(port)", httpClient: httpClient)
+        case .openAI: OpenAIClient(baseURL: "http://127.0.0.1:\(port)/v1", apiKey: nil, useJSONSchema: true, httpClient: httpClient)
+        }
+    }
+
+    func answer(_ content: String) -> JSONValue {
+        switch self {
+        case .ollama: ollamaAnswer(content)
+        case .openAI: openAIAnswer(content)
+        }
+    }
+
+    /// How the server says it does not know the model.
+    func modelNotFound(_ model: String) -> FakeLLMServer.Response {
+        switch self {
+        case .ollama:
+            .json(["error": .string("model '\(model)' not found")], status: 404)
+        case .openAI:
+            .json(
+                ["error": ["message": .string("The model `\(model)` does not exist"), "type": "invalid_request_error", "code": "model_not_found"]],
+                status: 404)
+        }
+    }
+}
+
+func chatRequest(model: String = "llama3.2", schema: JSONValue? = nil, timeout: Duration = .seconds(30)) -> ChatRequest {
+    ChatRequest(
+        model: model, messages: [.system("You are the CFO."), .user("Budget the launch.")], jsonSchema: schema,
+        timeout: timeout)
+}
