@@ -35,7 +35,10 @@ let package = Package(
         // The board of executives: registry, builtin (offline) and command backends, planning, synthesis.
         .target(
             name: "BoardAgents",
-            dependencies: ["BoardCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BoardCore", "BoardLLM", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         // HTTP clients for language-model servers (Ollama, OpenAI-compatible): requests, error classification.
@@ -58,6 +61,7 @@ let package = Package(
             name: "BoardDaemon",
             dependencies: [
                 "BoardCore", "BoardProtocol", "BoardStore", "BoardAgents", "CSystemd",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

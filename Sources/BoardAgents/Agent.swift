@@ -13,6 +13,8 @@ public struct AgentWork: Sendable, Equatable {
     /// The claim this attempt runs under; agents' processes carry it so a restarted daemon can
     /// find and stop the ones a crash left behind.
     public var claimOwner: String
+    /// What the tasks this one depended on produced.
+    public var dependencyResults: [AgentResult] = []
 
     public init(
         taskID: TaskID, planID: PlanID, role: String, description: String, goal: String, context: String?, attempt: Int,
@@ -43,10 +45,13 @@ public struct AgentFailure: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var kind: Kind
     public var message: String
+    /// The earliest a retry makes sense (a server's Retry-After), if it said.
+    public var retryAfter: Duration?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, retryAfter: Duration? = nil) {
         self.kind = kind
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { message }
@@ -59,12 +64,13 @@ public protocol Agent: Sendable {
     func perform(_ work: AgentWork) async throws -> AgentResult
 }
 
-/// Builds the agent for a definition.
+/// Builds the agent for a definition. LLM agents share the daemon's one HTTP client.
 public enum AgentFactory {
-    public static func make(_ definition: AgentDefinition) -> any Agent {
+    public static func make(_ definition: AgentDefinition, connections: LLMConnections = .offline) -> any Agent {
         switch definition.backend {
         case .builtin: BuiltinAgent(definition: definition)
         case let .command(spec): CommandAgent(definition: definition, spec: spec)
+        case let .llm(spec): LLMAgent(definition: definition, spec: spec, connections: connections)
         }
     }
 }

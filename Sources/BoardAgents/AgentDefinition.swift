@@ -6,12 +6,21 @@ public enum AgentBackend: Sendable, Equatable {
     case builtin
     /// An executable run with argv (never through a shell): the task as JSON on stdin, the result on stdout.
     case command(CommandSpec)
+    /// A language model behind an Ollama or OpenAI-compatible server.
+    case llm(LLMSpec)
 
     public var name: String {
         switch self {
         case .builtin: "builtin"
         case .command: "command"
+        case let .llm(spec): spec.flavor.rawValue
         }
+    }
+
+    /// The model, for listings (`boardctl agents`).
+    public var model: String? {
+        if case let .llm(spec) = self { return spec.model }
+        return nil
     }
 }
 
@@ -28,6 +37,49 @@ public struct CommandSpec: Sendable, Equatable {
     }
 }
 
+/// Which server an LLM agent talks to, and how.
+public struct LLMSpec: Sendable, Equatable {
+    public enum Flavor: String, Sendable, CaseIterable {
+        /// Ollama's native chat API (`/api/chat`).
+        case ollama
+        /// OpenAI-compatible chat completions (`/chat/completions`): llama.cpp, vLLM, LM Studio, hosted APIs.
+        case openai
+    }
+
+    public var flavor: Flavor
+    public var baseURL: String
+    public var model: String
+    public var temperature: Double?
+    /// Ollama's `num_ctx`.
+    public var contextSize: Int?
+    /// Ollama's `keep_alive`, e.g. "10m".
+    public var keepAlive: String?
+    /// OpenAI: the API key is read from this file…
+    public var apiKeyFile: String?
+    /// …or from this systemd credential (`LoadCredential=`), never from the configuration itself.
+    public var apiKeyCredential: String?
+    /// OpenAI: ask for `response_format` with a JSON schema (servers that lack it get instructions instead).
+    public var useJSONSchema: Bool
+    public var timeoutSeconds: Int
+
+    public init(
+        flavor: Flavor, baseURL: String, model: String, temperature: Double? = nil, contextSize: Int? = nil,
+        keepAlive: String? = nil, apiKeyFile: String? = nil, apiKeyCredential: String? = nil, useJSONSchema: Bool = true,
+        timeoutSeconds: Int = 300
+    ) {
+        self.flavor = flavor
+        self.baseURL = baseURL
+        self.model = model
+        self.temperature = temperature
+        self.contextSize = contextSize
+        self.keepAlive = keepAlive
+        self.apiKeyFile = apiKeyFile
+        self.apiKeyCredential = apiKeyCredential
+        self.useJSONSchema = useJSONSchema
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
 /// One executive of the board.
 public struct AgentDefinition: Sendable, Equatable {
     /// The role, upper-case (`CFO`); what tasks are assigned to.
@@ -35,13 +87,18 @@ public struct AgentDefinition: Sendable, Equatable {
     public var codename: String
     public var title: String
     public var expertise: String
+    /// What an LLM backend is told about who it is.
+    public var systemPrompt: String
     public var backend: AgentBackend
 
-    public init(role: String, codename: String, title: String, expertise: String, backend: AgentBackend = .builtin) {
+    public init(
+        role: String, codename: String, title: String, expertise: String, systemPrompt: String = "", backend: AgentBackend = .builtin
+    ) {
         self.role = role
         self.codename = codename
         self.title = title
         self.expertise = expertise
+        self.systemPrompt = systemPrompt
         self.backend = backend
     }
 }

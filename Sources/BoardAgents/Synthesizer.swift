@@ -1,4 +1,5 @@
 import BoardCore
+import BoardLLM
 import Foundation
 
 /// A completed task, as the CEO sees it when writing the final plan.
@@ -15,9 +16,11 @@ public struct Contribution: Sendable, Equatable {
 /// The CEO writes the final plan from the specialists' results.
 public struct Synthesizer: Sendable {
     public let ceo: AgentDefinition
+    let connections: LLMConnections
 
-    public init(ceo: AgentDefinition) {
+    public init(ceo: AgentDefinition, connections: LLMConnections = .offline) {
         self.ceo = ceo
+        self.connections = connections
     }
 
     /// Throws `AgentFailure` when the CEO's backend fails; the plan then becomes `failed`, retryable.
@@ -25,7 +28,11 @@ public struct Synthesizer: Sendable {
         let contributors = contributions.map {
             FinalPlan.Contributor(agent: $0.result.agent, codename: $0.result.codename, taskID: $0.taskID, confidence: $0.result.confidence)
         }
+        let references = Self.references(contributions)
         switch ceo.backend {
+        case let .llm(spec):
+            return try await synthesizeWithModel(
+                spec, plan: plan, contributions: contributions, contributors: contributors, references: references, now: now)
         case .builtin:
             try Task.checkCancellation()
             let analyses = contributions.map { contribution in
@@ -39,7 +46,7 @@ public struct Synthesizer: Sendable {
                 planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: true,
                 executiveSummary: synthesis.executiveSummary, strategy: synthesis.strategy, contributors: contributors,
                 risks: synthesis.risks, recommendations: synthesis.recommendations, confidence: synthesis.confidence,
-                createdAt: now)
+                references: references, createdAt: now)
         case let .command(spec):
             let input: JSONValue = [
                 "kind": "synthesis",
@@ -78,7 +85,79 @@ public struct Synthesizer: Sendable {
             return FinalPlan(
                 planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: false,
                 executiveSummary: summary, strategy: strings("strategy"), contributors: contributors, risks: strings("risks"),
-                recommendations: strings("recommendations"), confidence: min(max(confidence, 0), 1), createdAt: now)
+                recommendations: strings("recommendations"), confidence: min(max(confidence, 0), 1),
+                references: references + strings("references"), createdAt: now)
         }
+    }
+
+    /// Every citation the contributors gave, once, in order.
+    static func references(_ contributions: [Contribution]) -> [String] {
+        var seen: Set<String> = []
+        return contributions.flatMap(\.result.citations).filter { seen.insert($0).inserted }
+    }
+
+    static let schema: JSONValue = [
+        "type": "object",
+        "properties": [
+            "executive_summary": ["type": "string"],
+            "strategy": ["type": "array", "items": ["type": "string"]],
+            "risks": ["type": "array", "items": ["type": "string"]],
+            "recommendations": ["type": "array", "items": ["type": "string"]],
+            "confidence": ["type": "number", "minimum": 0, "maximum": 1],
+        ],
+        "required": ["executive_summary", "strategy", "risks", "recommendations", "confidence"],
+        "additionalProperties": false,
+    ]
+
+    /// The CEO as a language model; output that does not validate gets one repair attempt with the
+    /// validation error, then the synthesis fails (the plan becomes `failed`, retryable).
+    private func synthesizeWithModel(
+        _ spec: LLMSpec, plan: Plan, contributions: [Contribution], contributors: [FinalPlan.Contributor], references: [String],
+        now: Timestamp
+    ) async throws -> FinalPlan {
+        let client = try connections.client(for: spec, role: ceo.role)
+        var prompt = "Company goal: \(plan.goal)\n"
+        if let context = plan.context, !context.isEmpty { prompt += "Context: \(context)\n" }
+        prompt += "\nThe board's analyses:\n"
+        for contribution in contributions {
+            let result = contribution.result
+            prompt += "\n## \(result.codename) (\(result.agent))\(result.confidence.map { ", confidence \($0)" } ?? "")\n\(result.summary)\n"
+            for (title, items) in [("Findings", result.findings), ("Risks", result.risks), ("Recommendations", result.recommendations)]
+            where !items.isEmpty {
+                prompt += "\(title):\n" + items.map { "- \($0)\n" }.joined()
+            }
+        }
+        let instructions = """
+            Synthesize the board's analyses into one final plan. Answer with one JSON object and nothing else:             {"executive_summary": string, "strategy": [string] (ordered phases), "risks": [string] (cross-functional),             "recommendations": [string] (actionable), "confidence": number between 0 and 1}.
+            """
+        var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
+        for attempt in 1...2 {
+            let request = ChatRequest(
+                model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
+                contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
+            let response = try await LLMAgent.chat(client, request, role: ceo.role)
+            let fields = AnalysisFormat.parse(response.content)
+            if let fields, case let .string(summary)? = fields["executive_summary"], !summary.isEmpty {
+                let confidence = AnalysisFormat.number(fields["confidence"])
+                    ?? contributions.compactMap(\.result.confidence).reduce(0, +) / Double(max(1, contributions.count))
+                return FinalPlan(
+                    planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: false,
+                    executiveSummary: summary, strategy: AnalysisFormat.strings(fields["strategy"]), contributors: contributors,
+                    risks: AnalysisFormat.strings(fields["risks"]), recommendations: AnalysisFormat.strings(fields["recommendations"]),
+                    confidence: confidence, references: references, createdAt: now)
+            }
+            let problem = fields == nil ? "it is not a JSON object" : "it has no non-empty executive_summary"
+            if attempt == 2 {
+                throw AgentFailure(.retryable, """
+                    \(ceo.role): \(spec.model) at \(spec.baseURL) gave an invalid synthesis twice (\(problem)): \
+                    \(response.content.prefix(200))
+                    """)
+            }
+            messages += [
+                .assistant(response.content),
+                .user("That answer is invalid: \(problem). Answer again with only the JSON object described."),
+            ]
+        }
+        throw AgentFailure(.retryable, "\(ceo.role): synthesis failed")
     }
 }

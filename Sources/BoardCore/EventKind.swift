@@ -1,6 +1,8 @@
 /// Every kind of audit event. The raw values are stable: they are stored and returned to clients.
 public enum EventKind: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case planCreated = "plan_created"
+    case planPlanning = "plan_planning"
+    case planPlanned = "plan_planned"
     case planSynthesizing = "plan_synthesizing"
     case planClosed = "plan_closed"
     case planBlocked = "plan_blocked"

@@ -23,6 +23,7 @@ extension FinalPlan {
         }
         Self.section("Risks", risks, numbered: false, into: &lines)
         Self.section("Recommendations", recommendations, numbered: true, into: &lines)
+        Self.section("References", references, numbered: true, into: &lines)
         lines.append("")
         return lines.joined(separator: "\n")
     }

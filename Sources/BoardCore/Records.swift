@@ -61,14 +61,23 @@ public struct BoardTask: Sendable, Equatable, Codable {
     public var claimOwner: String?
     public var leaseExpiresAt: Timestamp?
     public var result: AgentResult?
+    /// Tasks of the same plan that must complete before this one may run.
+    public var dependsOn: [TaskID]
+    /// How many of `dependsOn` have not completed yet.
+    public var unmetDependencies: Int
+    /// Extra passes the confidence policy asked for.
+    public var extraPasses: Int = 0
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
 
     public init(
         taskID: TaskID, planID: PlanID, agent: String, description: String, state: TaskState, attempts: Int,
         maxAttempts: Int, lastError: String? = nil, notBefore: Timestamp? = nil, claimOwner: String? = nil,
-        leaseExpiresAt: Timestamp? = nil, result: AgentResult? = nil, createdAt: Timestamp, updatedAt: Timestamp
+        leaseExpiresAt: Timestamp? = nil, result: AgentResult? = nil, dependsOn: [TaskID] = [], unmetDependencies: Int = 0,
+        createdAt: Timestamp, updatedAt: Timestamp
     ) {
+        self.dependsOn = dependsOn
+        self.unmetDependencies = unmetDependencies
         self.taskID = taskID
         self.planID = planID
         self.agent = agent
@@ -87,7 +96,9 @@ public struct BoardTask: Sendable, Equatable, Codable {
 
     public var snapshot: TaskSnapshot {
         get {
-            TaskSnapshot(state: state, attempts: attempts, maxAttempts: maxAttempts, lastError: lastError, notBefore: notBefore)
+            TaskSnapshot(
+                state: state, attempts: attempts, maxAttempts: maxAttempts, lastError: lastError, notBefore: notBefore,
+                extraPasses: extraPasses)
         }
         set {
             state = newValue.state
@@ -95,6 +106,7 @@ public struct BoardTask: Sendable, Equatable, Codable {
             maxAttempts = newValue.maxAttempts
             lastError = newValue.lastError
             notBefore = newValue.notBefore
+            extraPasses = newValue.extraPasses
         }
     }
 
@@ -102,6 +114,7 @@ public struct BoardTask: Sendable, Equatable, Codable {
         case taskID = "task_id", planID = "plan_id", agent, description, state, attempts
         case maxAttempts = "max_attempts", lastError = "last_error", notBefore = "not_before"
         case claimOwner = "claim_owner", leaseExpiresAt = "lease_expires_at", result
+        case dependsOn = "depends_on", unmetDependencies = "unmet_dependencies", extraPasses = "extra_passes"
         case createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -120,6 +133,9 @@ public struct BoardTask: Sendable, Equatable, Codable {
         try container.encode(claimOwner, forKey: .claimOwner)
         try container.encode(leaseExpiresAt, forKey: .leaseExpiresAt)
         try container.encode(result, forKey: .result)
+        try container.encode(dependsOn, forKey: .dependsOn)
+        try container.encode(unmetDependencies, forKey: .unmetDependencies)
+        try container.encode(extraPasses, forKey: .extraPasses)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }
@@ -127,6 +143,26 @@ public struct BoardTask: Sendable, Equatable, Codable {
 
 /// What an agent produced for a task.
 public struct AgentResult: Sendable, Equatable, Codable {
+    enum CodingKeys: String, CodingKey {
+        case agent, codename, backend, offline, summary, findings, risks, recommendations, confidence, raw, citations, usage
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        agent = try container.decode(String.self, forKey: .agent)
+        codename = try container.decode(String.self, forKey: .codename)
+        backend = try container.decode(String.self, forKey: .backend)
+        offline = try container.decode(Bool.self, forKey: .offline)
+        summary = try container.decode(String.self, forKey: .summary)
+        findings = try container.decodeIfPresent([String].self, forKey: .findings) ?? []
+        risks = try container.decodeIfPresent([String].self, forKey: .risks) ?? []
+        recommendations = try container.decodeIfPresent([String].self, forKey: .recommendations) ?? []
+        confidence = try container.decodeIfPresent(Double.self, forKey: .confidence)
+        raw = try container.decodeIfPresent(String.self, forKey: .raw)
+        citations = try container.decodeIfPresent([String].self, forKey: .citations) ?? []
+        usage = try container.decodeIfPresent(Usage.self, forKey: .usage)
+    }
+
     public var agent: String
     public var codename: String
     public var backend: String
@@ -139,11 +175,18 @@ public struct AgentResult: Sendable, Equatable, Codable {
     public var confidence: Double?
     /// The agent's raw output when it was not in board's structured form (e.g. plain text from a command).
     public var raw: String?
+    /// Sources the agent named.
+    public var citations: [String]
+    /// What a language model reported it used, when one was involved.
+    public var usage: Usage?
 
     public init(
         agent: String, codename: String, backend: String, offline: Bool, summary: String, findings: [String] = [],
-        risks: [String] = [], recommendations: [String] = [], confidence: Double? = nil, raw: String? = nil
+        risks: [String] = [], recommendations: [String] = [], confidence: Double? = nil, raw: String? = nil,
+        citations: [String] = [], usage: Usage? = nil
     ) {
+        self.citations = citations
+        self.usage = usage
         self.agent = agent
         self.codename = codename
         self.backend = backend
@@ -154,6 +197,25 @@ public struct AgentResult: Sendable, Equatable, Codable {
         self.recommendations = recommendations
         self.confidence = confidence
         self.raw = raw
+    }
+}
+
+/// A language model's bill for one answer.
+public struct Usage: Sendable, Equatable, Codable {
+    public var model: String
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    public var latencyMilliseconds: Int64
+
+    public init(model: String, promptTokens: Int?, completionTokens: Int?, latencyMilliseconds: Int64) {
+        self.model = model
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.latencyMilliseconds = latencyMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, promptTokens = "prompt_tokens", completionTokens = "completion_tokens", latencyMilliseconds = "latency_ms"
     }
 }
 
@@ -218,12 +280,16 @@ public struct FinalPlan: Sendable, Equatable, Codable {
     public var risks: [String]
     public var recommendations: [String]
     public var confidence: Double
+    /// Sources the agents cited.
+    public var references: [String]
     public var createdAt: Timestamp
 
     public init(
         planID: PlanID, goal: String, synthesizedBy: String, offline: Bool, executiveSummary: String, strategy: [String],
-        contributors: [Contributor], risks: [String], recommendations: [String], confidence: Double, createdAt: Timestamp
+        contributors: [Contributor], risks: [String], recommendations: [String], confidence: Double, references: [String] = [],
+        createdAt: Timestamp
     ) {
+        self.references = references
         self.planID = planID
         self.goal = goal
         self.synthesizedBy = synthesizedBy
@@ -243,7 +309,23 @@ public struct FinalPlan: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case planID = "plan_id", goal, synthesizedBy = "synthesized_by", offline
         case executiveSummary = "executive_summary", strategy, contributors, risks, recommendations
-        case confidence, createdAt = "created_at"
+        case confidence, references, createdAt = "created_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        planID = try container.decode(PlanID.self, forKey: .planID)
+        goal = try container.decode(String.self, forKey: .goal)
+        synthesizedBy = try container.decode(String.self, forKey: .synthesizedBy)
+        offline = try container.decode(Bool.self, forKey: .offline)
+        executiveSummary = try container.decode(String.self, forKey: .executiveSummary)
+        strategy = try container.decode([String].self, forKey: .strategy)
+        contributors = try container.decode([Contributor].self, forKey: .contributors)
+        risks = try container.decode([String].self, forKey: .risks)
+        recommendations = try container.decode([String].self, forKey: .recommendations)
+        confidence = try container.decode(Double.self, forKey: .confidence)
+        references = try container.decodeIfPresent([String].self, forKey: .references) ?? []
+        createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
     }
 }
 

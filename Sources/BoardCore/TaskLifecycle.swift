@@ -8,13 +8,18 @@ public struct TaskSnapshot: Sendable, Equatable {
     public var lastError: String?
     /// When a pending task may run next; `nil` means now.
     public var notBefore: Timestamp?
+    /// Extra passes asked for because an answer was only moderately confident.
+    public var extraPasses: Int
 
-    public init(state: TaskState, attempts: Int, maxAttempts: Int, lastError: String? = nil, notBefore: Timestamp? = nil) {
+    public init(
+        state: TaskState, attempts: Int, maxAttempts: Int, lastError: String? = nil, notBefore: Timestamp? = nil, extraPasses: Int = 0
+    ) {
         self.state = state
         self.attempts = attempts
         self.maxAttempts = maxAttempts
         self.lastError = lastError
         self.notBefore = notBefore
+        self.extraPasses = extraPasses
     }
 
     public var attemptsLeft: Int { max(0, maxAttempts - attempts) }
@@ -38,6 +43,8 @@ public enum TaskCommand: Sendable, Equatable {
     case recover
     /// A graceful shutdown stopped the attempt; the attempt is given back.
     case interrupt
+    /// The answer was usable but not confident enough: run another attempt now (needs one left).
+    case passAgain(reason: String)
 
     public var name: String {
         switch self {
@@ -49,6 +56,7 @@ public enum TaskCommand: Sendable, Equatable {
         case .retry: "retry"
         case .recover: "recover"
         case .interrupt: "interrupt"
+        case .passAgain: "pass again"
         }
     }
 }
@@ -124,6 +132,12 @@ public enum TaskLifecycle {
                 next.lastError = "attempt \(task.attempts) was interrupted by a daemon crash and no attempts are left"
             }
             return TaskTransition(from: task.state, task: next, event: .taskRecovered, stopsRunningWork: false)
+
+        case let (.inProgress, .passAgain(reason)) where task.attemptsLeft > 0:
+            next.state = .pending
+            next.notBefore = nil
+            next.extraPasses += 1
+            return TaskTransition(from: task.state, task: next, event: .taskRetry, stopsRunningWork: false, reason: reason)
 
         case (.inProgress, .interrupt):
             next.state = .pending

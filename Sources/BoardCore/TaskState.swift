@@ -20,12 +20,15 @@ public enum TaskState: String, CaseIterable, Sendable, Codable, CustomStringConv
 
 /// The states of a plan.
 ///
-/// `open` while tasks remain; `synthesizing` once every task has settled with at least one
+/// `open` while tasks can run; `synthesizing` once every task has settled with at least one
 /// completed and none failed or escalated (the CEO is writing the final plan; recorded so a crash
 /// mid-synthesis resumes it); `closed` with a final plan; `blocked` when failed or escalated
-/// tasks remain and nothing else can run (a retry or a cancel moves it on); `failed` when
-/// synthesis failed (retryable); `cancelled` by a person, or when every task was cancelled.
+/// tasks remain, or tasks wait on a dependency that will not complete, and nothing else can run
+/// (a retry or a cancel moves it on); `failed` when synthesis failed (retryable); `cancelled` by
+/// a person, or when every task was cancelled.
 public enum PlanStatus: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    /// The CEO (a language model) is still splitting the goal into tasks.
+    case planning
     case open
     case synthesizing
     case closed
@@ -47,8 +50,14 @@ public struct TaskCounts: Sendable, Equatable, Codable {
     public var failed = 0
     public var escalated = 0
     public var cancelled = 0
+    /// Pending tasks that cannot run yet because a task they depend on has not completed
+    /// (a subset of `pending`).
+    public var waiting = 0
 
     public init() {}
+
+    /// Pending tasks that may be claimed now or after their backoff.
+    public var runnable: Int { pending - waiting }
 
     public subscript(state: TaskState) -> Int {
         get {
@@ -76,6 +85,6 @@ public struct TaskCounts: Sendable, Equatable, Codable {
     public var total: Int { TaskState.allCases.reduce(0) { $0 + self[$1] } }
 
     enum CodingKeys: String, CodingKey {
-        case pending, inProgress = "in_progress", completed, failed, escalated, cancelled
+        case pending, inProgress = "in_progress", completed, failed, escalated, cancelled, waiting
     }
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BoardAgents
 import BoardCore
 import BoardStore
@@ -74,7 +75,9 @@ public enum Daemon {
         let wake = WakeSignal()
         let pid = ProcessInfo.processInfo.processIdentifier
         let owner = "boardd-\(pid)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let worker = Worker(store: store, wake: wake, configuration: configuration, owner: owner, logger: logger)
+        let worker = Worker(
+            store: store, wake: wake, configuration: configuration, owner: owner,
+            connections: LLMConnections(httpClient: HTTPClient.shared), logger: logger)
         let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
             store: store, worker: worker, wake: wake, live: live, reloader: reloader, startedAt: startedAt, logger: logger)

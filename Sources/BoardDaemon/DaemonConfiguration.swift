@@ -25,6 +25,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxAttempts = 2
     public var retryPolicy = RetryPolicy(baseDelayMilliseconds: 1_000, maxDelayMilliseconds: 60_000)
     public var shutdownGraceSeconds: Int64 = 30
+    public var confidencePolicy = ConfidencePolicy()
 
     public var maxLineBytes = 1 << 20
     /// Members of this group may call every method (as may root and the daemon's own user).
@@ -85,6 +86,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         check("control.max_line_bytes", \.maxLineBytes)
         check("control.access_group", \.accessGroup)
         check("control.allow_reads_from_anyone", \.readsFromAnyone)
+        check("policy", \.confidencePolicy)
         check("agents", \.registry)
         return keys
     }
@@ -146,13 +148,22 @@ public struct DaemonConfiguration: Sendable, Equatable {
             shutdownGraceSeconds = Int64(try scheduler.int("shutdown_grace_s", in: 0...3600) ?? Int(shutdownGraceSeconds))
             try scheduler.finish()
         }
+        if var policy = try root.object("policy") {
+            let high = try policy.double("confidence_high", in: 0...1) ?? confidencePolicy.high
+            let moderate = try policy.double("confidence_moderate", in: 0...1) ?? confidencePolicy.moderate
+            guard moderate <= high else {
+                throw BoardError(.invalidConfig, "policy.confidence_moderate must not be above policy.confidence_high")
+            }
+            confidencePolicy = ConfidencePolicy(high: high, moderate: moderate)
+            try policy.finish()
+        }
         if var control = try root.object("control") {
             maxLineBytes = try control.int("max_line_bytes", in: 1024...(64 << 20)) ?? maxLineBytes
             accessGroup = try control.string("access_group") ?? accessGroup
             readsFromAnyone = try control.bool("allow_reads_from_anyone") ?? readsFromAnyone
             try control.finish()
         }
-        registry = try AgentRegistry.parse(agents: root.raw("agents"), planning: root.raw("planning"))
+        registry = try AgentRegistry.parse(agents: root.raw("agents"), planning: root.raw("planning"), backends: root.raw("backends"))
         try root.finish()
     }
 }

@@ -84,12 +84,33 @@ struct RequestHandler: Sendable {
 
         case .planCreate:
             let request = try PlanCreateParams(params: params)
-            let planned = try Planner(registry: configuration.registry)
-                .plan(goal: request.goal, context: request.context, requested: request.agents)
+            let brief = GoalBrief(
+                goal: request.goal, context: request.context, constraints: request.constraints, deadline: request.deadline,
+                budget: request.budget)
+            let registry = configuration.registry
+            let planned: [PlannedTask]
+            var needsPlanning = false
+            if let specs = request.tasks {
+                planned = try specs.map { spec throws(BoardError) in
+                    guard let agent = registry.agent(spec.agent) else {
+                        throw BoardError(.invalidArgument, "unknown agent \(spec.agent); known: \(registry.agents.map(\.role).joined(separator: ", "))")
+                    }
+                    return PlannedTask(
+                        role: agent.role, description: spec.description ?? BuiltinAnalyst.defaultTaskDescription(role: agent.role, goal: brief.goal),
+                        after: spec.after)
+                }
+            } else if request.agents == nil, CEOPlanner(registry: registry, connections: .offline).usesModel {
+                // A language-model CEO plans in the background; the plan starts `planning`.
+                planned = []
+                needsPlanning = true
+            } else {
+                planned = try Planner(registry: registry).plan(brief, requested: request.agents)
+            }
             let maxAttempts = request.maxAttempts ?? configuration.maxAttempts
             let draft = PlanDraft(
-                goal: request.goal, context: request.context, idempotencyKey: request.idempotencyKey,
-                tasks: planned.map { TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts) })
+                goal: request.goal, context: brief.combinedContext, idempotencyKey: request.idempotencyKey,
+                tasks: planned.map { TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts, after: $0.after) },
+                needsPlanning: needsPlanning, maxAttempts: maxAttempts)
             let creation = try await store.createPlan(draft, now: .now(), origin: origin)
             if creation.created {
                 logger.info("plan created", metadata: [
@@ -159,6 +180,16 @@ struct RequestHandler: Sendable {
             logger.info("task requeued", metadata: taskMetadata(update.task, .taskRequeued, by: origin))
             await wake.signal()
             return try Wire.successLine(id: id, result: update.task)
+
+        case .agentsList:
+            try ParamReader(params).finish()
+            let registry = configuration.registry
+            let agents = registry.agents.map {
+                AgentsResult.Agent(
+                    role: $0.role, codename: $0.codename, title: $0.title, expertise: $0.expertise, backend: $0.backend.name,
+                    model: $0.backend.model)
+            }
+            return try Wire.successLine(id: id, result: AgentsResult(agents: agents, defaultAgents: registry.defaultRoles))
 
         case .configReload:
             try ParamReader(params).finish()

@@ -82,6 +82,9 @@ final class Scheduler: Service {
     /// One round of claiming. Returns whether every slot is busy, and how many tasks it claimed.
     private func tick() async -> (saturated: Bool, claimed: Int) {
         do {
+            for plan in try await store.plansAwaitingPlanning(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
+                await worker.planWithCEO(plan)
+            }
             for plan in try await store.plansAwaitingSynthesis(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.synthesize(plan)
             }

@@ -28,33 +28,42 @@ actor Worker {
     private var concurrency: Int
     private var taskTimeoutMilliseconds: Int64
     private var retryPolicy: RetryPolicy
+    private var confidencePolicy: ConfidencePolicy
+    private let connections: LLMConnections
     private var running: [TaskID: Running] = [:]
+    /// The CEO's work in flight (planning or synthesis), one per plan.
     private var syntheses: [PlanID: Task<Void, Never>] = [:]
 
-    init(store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, logger: Logger) {
+    init(
+        store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
+        logger: Logger
+    ) {
         self.store = store
         self.wake = wake
         self.owner = owner
         self.logger = logger
+        self.connections = connections
         registry = configuration.registry
-        agents = Self.makeAgents(configuration.registry)
+        agents = Self.makeAgents(configuration.registry, connections)
+        confidencePolicy = configuration.confidencePolicy
         concurrency = configuration.concurrency
         taskTimeoutMilliseconds = configuration.taskTimeoutSeconds * 1000
         retryPolicy = configuration.retryPolicy
     }
 
-    private static func makeAgents(_ registry: AgentRegistry) -> [String: any Agent] {
-        Dictionary(uniqueKeysWithValues: registry.agents.map { ($0.role, AgentFactory.make($0)) })
+    private static func makeAgents(_ registry: AgentRegistry, _ connections: LLMConnections) -> [String: any Agent] {
+        Dictionary(uniqueKeysWithValues: registry.agents.map { ($0.role, AgentFactory.make($0, connections: connections)) })
     }
 
     /// Takes a reloaded configuration: new attempts use the new agents, limits and policy;
     /// running attempts finish as they started.
     func apply(_ configuration: DaemonConfiguration) {
         registry = configuration.registry
-        agents = Self.makeAgents(configuration.registry)
+        agents = Self.makeAgents(configuration.registry, connections)
         concurrency = configuration.concurrency
         taskTimeoutMilliseconds = configuration.taskTimeoutSeconds * 1000
         retryPolicy = configuration.retryPolicy
+        confidencePolicy = configuration.confidencePolicy
     }
 
     var freeSlots: Int { max(0, concurrency - running.count) }
@@ -108,11 +117,13 @@ actor Worker {
         guard let agent else {
             return .failure(AgentFailure(.permanent, "no agent with role \(task.agent) is configured"))
         }
-        let work = AgentWork(
+        var work = AgentWork(
             taskID: task.taskID, planID: task.planID, role: task.agent, description: task.description, goal: claimed.goal,
             context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts, claimOwner: task.claimOwner ?? "")
+        work.dependencyResults = claimed.dependencyResults
+        let prepared = work
         do {
-            return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(work) })
+            return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(prepared) })
         } catch let failure as AgentFailure {
             return .failure(failure)
         } catch is TimeoutError {
@@ -140,8 +151,20 @@ actor Worker {
         case (_, .interrupted?), (.stopped, nil):
             command = .interrupt
         case let (.result(value), nil):
-            command = .complete
-            result = value
+            // The offline analyst is deterministic: another pass would give the same answer.
+            let verdict = value.offline ? .accept : confidencePolicy.judge(
+                confidence: value.confidence, attemptsLeft: task.maxAttempts - task.attempts, extraPasses: task.extraPasses)
+            switch verdict {
+            case .accept:
+                command = .complete
+                result = value
+            case let .passAgain(reason):
+                command = .passAgain(reason: reason)
+            case let .retry(reason):
+                command = .fail(error: "\(task.agent): \(reason)", permanent: false, retryDelayMilliseconds: 0)
+            case let .escalate(reason):
+                command = .escalate(reason: "\(task.agent): \(reason)")
+            }
         case let (.failure(failure), nil):
             switch failure.kind {
             case .permanent:
@@ -149,7 +172,11 @@ actor Worker {
             case .escalate:
                 command = .escalate(reason: failure.message)
             case .retryable:
-                let delay = retryPolicy.delay(afterAttempt: task.attempts, unit: Double.random(in: 0...1))
+                var delay = retryPolicy.delay(afterAttempt: task.attempts, unit: Double.random(in: 0...1))
+                if let after = failure.retryAfter {
+                    // A server that said when to come back is believed, up to a day.
+                    delay = max(delay, min(after.components.seconds, 86_400) * 1000)
+                }
                 command = .fail(error: failure.message, permanent: false, retryDelayMilliseconds: delay)
             }
         }
@@ -189,7 +216,7 @@ actor Worker {
 
     func synthesize(_ plan: Plan) {
         guard syntheses[plan.planID] == nil else { return }
-        let synthesizer = Synthesizer(ceo: registry.ceo)
+        let synthesizer = Synthesizer(ceo: registry.ceo, connections: connections)
         let store = store
         let logger = logger
         syntheses[plan.planID] = Task {
@@ -212,6 +239,39 @@ actor Worker {
                 logger.info("synthesis result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
             } catch {
                 await Self.recordSynthesisFailure(plan.planID, "\(error)", store: store, logger: logger)
+            }
+            self.synthesisEnded(plan.planID)
+        }
+    }
+
+    /// The CEO (a language model) splits a `planning` plan into tasks.
+    func planWithCEO(_ plan: Plan) {
+        guard syntheses[plan.planID] == nil else { return }
+        let planner = CEOPlanner(registry: registry, connections: connections)
+        let store = store
+        let logger = logger
+        let wake = wake
+        syntheses[plan.planID] = Task {
+            do {
+                let brief = GoalBrief(goal: plan.goal, context: plan.context)
+                let planned = try await planner.plan(brief)
+                let maxAttempts = try await store.plannedMaxAttempts(of: plan.planID)
+                let drafts = planned.map {
+                    TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts, after: $0.after)
+                }
+                _ = try await store.addPlannedTasks(plan.planID, drafts, now: .now())
+                logger.info("plan planned", metadata: [
+                    "plan_id": "\(plan.planID)", "event": "plan_planned", "agents": "\(planned.map(\.role).joined(separator: ","))",
+                ])
+                await wake.signal()
+            } catch is CancellationError {
+                // Shutdown: the plan stays `planning` and is planned at the next start.
+            } catch let error as BoardError where error.reason == .invalidState {
+                logger.info("planning result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
+            } catch {
+                let message = (error as? AgentFailure)?.message ?? (error as? BoardError)?.message ?? "\(error)"
+                logger.warning("planning failed: \(message)", metadata: ["plan_id": "\(plan.planID)", "event": "plan_failed"])
+                _ = try? await store.failPlanning(plan.planID, error: "planning failed: " + message, now: .now())
             }
             self.synthesisEnded(plan.planID)
         }

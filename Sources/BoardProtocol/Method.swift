@@ -13,12 +13,13 @@ public enum Method: String, CaseIterable, Sendable {
     case taskRetry = "task.retry"
     case eventsList = "events.list"
     case configReload = "config.reload"
+    case agentsList = "agents.list"
 
     /// Methods that change state (and, once access control lands, need a privileged caller).
     public var isMutating: Bool {
         switch self {
         case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry, .configReload: true
-        case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList: false
+        case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList, .agentsList: false
         }
     }
 }

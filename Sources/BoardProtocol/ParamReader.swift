@@ -29,6 +29,12 @@ public struct ParamReader {
         return text
     }
 
+    /// The member as it came, for nested structures; marks it as read.
+    public mutating func raw(_ key: String) -> JSONValue? {
+        seen.insert(key)
+        return fields[key]
+    }
+
     public mutating func int(_ key: String, in range: ClosedRange<Int>) throws(RPCError) -> Int? {
         seen.insert(key)
         guard let value = fields[key], value != .null else { return nil }

@@ -1,18 +1,51 @@
 import BoardCore
 
+/// One explicitly given task of `plan.create` (a plan submitted as a file).
+public struct TaskSpec: Sendable, Equatable {
+    public var agent: String
+    /// Defaults to the agent's standard brief for the goal.
+    public var description: String?
+    /// Positions (0-based) of the tasks in the same list this one waits for.
+    public var after: [Int]
+
+    public init(agent: String, description: String? = nil, after: [Int] = []) {
+        self.agent = agent
+        self.description = description
+        self.after = after
+    }
+
+    var json: JSONValue {
+        var fields: [String: JSONValue] = ["agent": .string(agent), "after": .array(after.map { .int(Int64($0)) })]
+        if let description { fields["description"] = .string(description) }
+        return .object(fields)
+    }
+}
+
 /// `plan.create`
 public struct PlanCreateParams: Sendable, Equatable {
     public var goal: String
     public var context: String?
+    public var constraints: String?
+    public var deadline: String?
+    public var budget: String?
     /// Roles to assign, in order; `nil` lets the CEO choose.
     public var agents: [String]?
+    /// The tasks, given explicitly (exclusive with `agents`).
+    public var tasks: [TaskSpec]?
     public var idempotencyKey: String?
     public var maxAttempts: Int?
 
-    public init(goal: String, context: String? = nil, agents: [String]? = nil, idempotencyKey: String? = nil, maxAttempts: Int? = nil) {
+    public init(
+        goal: String, context: String? = nil, constraints: String? = nil, deadline: String? = nil, budget: String? = nil,
+        agents: [String]? = nil, tasks: [TaskSpec]? = nil, idempotencyKey: String? = nil, maxAttempts: Int? = nil
+    ) {
         self.goal = goal
         self.context = context
+        self.constraints = constraints
+        self.deadline = deadline
+        self.budget = budget
         self.agents = agents
+        self.tasks = tasks
         self.idempotencyKey = idempotencyKey
         self.maxAttempts = maxAttempts
     }
@@ -21,17 +54,57 @@ public struct PlanCreateParams: Sendable, Equatable {
         var reader = try ParamReader(params)
         goal = try reader.requiredString("goal")
         context = try reader.string("context", allowEmpty: true)
+        constraints = try reader.string("constraints", maxBytes: 64 << 10, allowEmpty: true)
+        deadline = try reader.string("deadline", maxBytes: 256)
+        budget = try reader.string("budget", maxBytes: 256)
         agents = try reader.stringArray("agents", maxCount: 64)
+        tasks = try Self.tasks(reader.raw("tasks"))
         idempotencyKey = try reader.string("idempotency_key", maxBytes: 256)
         maxAttempts = try reader.int("max_attempts", in: 1...100)
         try reader.finish()
         if let agents, agents.isEmpty { throw RPCError.invalidParams("agents must not be empty when given") }
+        if agents != nil, tasks != nil { throw RPCError.invalidParams("give either agents or tasks, not both") }
+    }
+
+    private static func tasks(_ value: JSONValue?) throws(RPCError) -> [TaskSpec]? {
+        guard let value, value != .null else { return nil }
+        guard case let .array(items) = value, !items.isEmpty, items.count <= 64 else {
+            throw RPCError.invalidParams("tasks must be an array of 1 to 64 task objects")
+        }
+        var result: [TaskSpec] = []
+        for (index, item) in items.enumerated() {
+            var reader: ParamReader
+            do {
+                reader = try ParamReader(item)
+            } catch {
+                throw RPCError.invalidParams("tasks[\(index)] must be an object")
+            }
+            let agent = try reader.requiredString("agent", maxBytes: 256)
+            let description = try reader.string("description", maxBytes: 64 << 10)
+            var after: [Int] = []
+            if let raw = reader.raw("after") {
+                guard case let .array(positions) = raw else { throw RPCError.invalidParams("tasks[\(index)].after must be an array of positions") }
+                for position in positions {
+                    guard case let .int(value) = position, value >= 0, value < 64 else {
+                        throw RPCError.invalidParams("tasks[\(index)].after must hold 0-based positions of other tasks")
+                    }
+                    after.append(Int(value))
+                }
+            }
+            try reader.finish()
+            result.append(TaskSpec(agent: agent, description: description, after: after))
+        }
+        return result
     }
 
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["goal": .string(goal)]
         if let context { fields["context"] = .string(context) }
+        if let constraints { fields["constraints"] = .string(constraints) }
+        if let deadline { fields["deadline"] = .string(deadline) }
+        if let budget { fields["budget"] = .string(budget) }
         if let agents { fields["agents"] = .array(agents.map(JSONValue.string)) }
+        if let tasks { fields["tasks"] = .array(tasks.map(\.json)) }
         if let idempotencyKey { fields["idempotency_key"] = .string(idempotencyKey) }
         if let maxAttempts { fields["max_attempts"] = .int(Int64(maxAttempts)) }
         return .object(fields)

@@ -89,12 +89,18 @@ public struct PlanDetail: Sendable, Equatable, Codable {
         self.plan = plan
         self.tasks = tasks
         var counts = TaskCounts()
-        for task in tasks { counts[task.state] += 1 }
+        for task in tasks {
+            counts[task.state] += 1
+            if task.state == .pending, task.unmetDependencies > 0 { counts.waiting += 1 }
+        }
         taskCounts = counts
         self.created = created
     }
 
-    enum CodingKeys: String, CodingKey { case tasks, taskCounts = "task_counts", created }
+    /// Language-model usage of the plan's results so far.
+    public var usage: UsageTotals { UsageTotals(tasks: tasks) }
+
+    enum CodingKeys: String, CodingKey { case tasks, taskCounts = "task_counts", created, usage }
 
     public init(from decoder: any Decoder) throws {
         plan = try Plan(from: decoder)
@@ -110,6 +116,7 @@ public struct PlanDetail: Sendable, Equatable, Codable {
         try container.encode(tasks, forKey: .tasks)
         try container.encode(taskCounts, forKey: .taskCounts)
         try container.encodeIfPresent(created, forKey: .created)
+        try container.encode(usage, forKey: .usage)
     }
 }
 
@@ -159,6 +166,60 @@ public struct PlanResult: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(markdown, forKey: .markdown)
         try container.encode(confidencePhrase, forKey: .confidencePhrase)
+    }
+}
+
+/// `agents.list`: the board as configured.
+public struct AgentsResult: Sendable, Equatable, Codable {
+    public struct Agent: Sendable, Equatable, Codable {
+        public var role: String
+        public var codename: String
+        public var title: String
+        public var expertise: String
+        public var backend: String
+        public var model: String?
+
+        public init(role: String, codename: String, title: String, expertise: String, backend: String, model: String?) {
+            self.role = role
+            self.codename = codename
+            self.title = title
+            self.expertise = expertise
+            self.backend = backend
+            self.model = model
+        }
+    }
+
+    public var agents: [Agent]
+    /// The executives the offline CEO always assigns.
+    public var defaultAgents: [String]
+
+    public init(agents: [Agent], defaultAgents: [String]) {
+        self.agents = agents
+        self.defaultAgents = defaultAgents
+    }
+
+    enum CodingKeys: String, CodingKey { case agents, defaultAgents = "default_agents" }
+}
+
+/// Language-model usage summed over a plan's task results.
+public struct UsageTotals: Sendable, Equatable, Codable {
+    public var promptTokens = 0
+    public var completionTokens = 0
+    public var latencyMilliseconds: Int64 = 0
+    /// Results that reported usage (offline ones do not).
+    public var answers = 0
+
+    public init(tasks: [BoardTask]) {
+        for usage in tasks.compactMap(\.result?.usage) {
+            promptTokens += usage.promptTokens ?? 0
+            completionTokens += usage.completionTokens ?? 0
+            latencyMilliseconds += usage.latencyMilliseconds
+            answers += 1
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", latencyMilliseconds = "latency_ms", answers
     }
 }
 

@@ -112,6 +112,7 @@ public final class SQLiteStateStore: StateStore {
         if texts.contains(where: { $0.utf8.contains(0) }) {
             throw BoardError(.invalidArgument, "plan text must not contain NUL characters")
         }
+        _ = try TaskGraph.order(names: draft.tasks.map(\.agent), after: draft.tasks.map(\.after))
         return try await writer.perform { db in
             if let key = draft.idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
@@ -126,38 +127,23 @@ public final class SQLiteStateStore: StateStore {
                 }
                 return PlanCreation(plan: existing, tasks: tasks, created: false)
             }
+            let status: PlanStatus = draft.needsPlanning ? .planning : (draft.tasks.isEmpty ? .cancelled : .open)
             let plan = Plan(
-                planID: .random(), goal: draft.goal, context: draft.context, status: draft.tasks.isEmpty ? .cancelled : .open,
+                planID: .random(), goal: draft.goal, context: draft.context, status: status,
                 idempotencyKey: draft.idempotencyKey, lastError: nil, createdAt: now, updatedAt: now, closedAt: nil)
             try db.execute(
                 sql: """
-                    INSERT INTO plans (plan_id, goal, context, status, idempotency_key, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO plans (plan_id, goal, context, status, idempotency_key, max_attempts, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [plan.planID.rawValue, plan.goal, plan.context, plan.status.rawValue, plan.idempotencyKey,
-                            now.iso8601, now.iso8601])
+                            draft.maxAttempts, now.iso8601, now.iso8601])
             var payload = origin.detail
             payload["actor"] = .string(origin.actor)
             payload["tasks"] = .int(Int64(draft.tasks.count))
+            if draft.needsPlanning { payload["planning"] = true }
             try Self.insertEvent(db, plan: plan.planID, task: nil, kind: .planCreated, payload: .object(payload), now: now)
-            var tasks: [BoardTask] = []
-            for (position, taskDraft) in draft.tasks.enumerated() {
-                let task = BoardTask(
-                    taskID: .random(), planID: plan.planID, agent: taskDraft.agent, description: taskDraft.description,
-                    state: .pending, attempts: 0, maxAttempts: max(1, taskDraft.maxAttempts), createdAt: now, updatedAt: now)
-                try db.execute(
-                    sql: """
-                        INSERT INTO tasks (task_id, plan_id, position, agent, description, state, attempts, max_attempts,
-                                           due_at, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
-                        """,
-                    arguments: [task.taskID.rawValue, plan.planID.rawValue, position, task.agent, task.description,
-                                task.maxAttempts, now.iso8601, now.iso8601, now.iso8601])
-                try Self.insertEvent(
-                    db, plan: plan.planID, task: task.taskID, kind: .taskCreated,
-                    payload: ["agent": .string(task.agent), "max_attempts": .int(Int64(task.maxAttempts))], now: now)
-                tasks.append(task)
-            }
+            let tasks = try Self.insertTasks(draft.tasks, into: plan.planID, now: now, db)
             return PlanCreation(plan: plan, tasks: tasks, created: true)
         }
     }
@@ -245,8 +231,46 @@ public final class SQLiteStateStore: StateStore {
     public func retrySynthesis(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> Plan {
         try await writer.perform { db in
             var plan = try Self.requirePlan(id, db)
-            let transition = try PlanLifecycle.apply(.retrySynthesis, to: plan.status)
+            let hasTasks = (try Int.fetchOne(db, sql: "SELECT count(*) FROM tasks WHERE plan_id = ?", arguments: [id.rawValue]) ?? 0) > 0
+            let transition = try PlanLifecycle.apply(.retryFailed(hasTasks: hasTasks), to: plan.status)
             try Self.store(transition, into: &plan, error: nil, now: now, origin: origin, db)
+            return plan
+        }
+    }
+
+    public func plansAwaitingPlanning(limit: Int) async throws -> [Plan] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM plans WHERE status = 'planning' ORDER BY seq LIMIT ?", arguments: [limit]
+            ).map(Self.plan(from:))
+        }
+    }
+
+    public func plannedMaxAttempts(of plan: PlanID) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT max_attempts FROM plans WHERE plan_id = ?", arguments: [plan.rawValue]) ?? 2
+        }
+    }
+
+    public func addPlannedTasks(_ id: PlanID, _ drafts: [TaskDraft], now: Timestamp) async throws -> PlanCreation {
+        _ = try TaskGraph.order(names: drafts.map(\.agent), after: drafts.map(\.after))
+        return try await writer.perform { db in
+            var plan = try Self.requirePlan(id, db)
+            guard plan.status == .planning else {
+                throw BoardError(.invalidState, "plan is \(plan.status.rawValue); it is not waiting for planning")
+            }
+            let tasks = try Self.insertTasks(drafts, into: id, now: now, db)
+            let transition = try PlanLifecycle.apply(.planned(try Self.counts(of: id, db)), to: plan.status)
+            try Self.store(transition, into: &plan, error: nil, now: now, origin: .daemon, db)
+            return PlanCreation(plan: plan, tasks: tasks, created: true)
+        }
+    }
+
+    public func failPlanning(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan {
+        try await writer.perform { db in
+            var plan = try Self.requirePlan(id, db)
+            let transition = try PlanLifecycle.apply(.planningFailed(error: error), to: plan.status)
+            try Self.store(transition, into: &plan, error: error, now: now, origin: .daemon, db)
             return plan
         }
     }
@@ -299,7 +323,7 @@ public final class SQLiteStateStore: StateStore {
                 sql: """
                     SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
                     FROM tasks t JOIN plans p ON p.plan_id = t.plan_id
-                    WHERE t.state = 'pending' AND t.due_at <= ?
+                    WHERE t.state = 'pending' AND t.unmet_dependencies = 0 AND t.due_at <= ?
                     ORDER BY t.due_at, t.seq LIMIT ?
                     """,
                 arguments: [now.iso8601, limit])
@@ -312,7 +336,18 @@ public final class SQLiteStateStore: StateStore {
                 task.claimOwner = owner
                 task.leaseExpiresAt = lease
                 try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
-                claimed.append(ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"]))
+                var claim = ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"])
+                if !task.dependsOn.isEmpty {
+                    claim.dependencyResults = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT t.* FROM task_dependencies d JOIN tasks t ON t.task_id = d.depends_on
+                            WHERE d.task_id = ? ORDER BY t.position
+                            """,
+                        arguments: [task.taskID.rawValue]
+                    ).compactMap { try Self.task(from: $0).result }
+                }
+                claimed.append(claim)
             }
             return claimed
         }
@@ -320,7 +355,8 @@ public final class SQLiteStateStore: StateStore {
 
     public func nextDueTime() async throws -> Timestamp? {
         try await read { db in
-            try String.fetchOne(db, sql: "SELECT due_at FROM tasks WHERE state = 'pending' ORDER BY due_at, seq LIMIT 1")
+            try String.fetchOne(
+                db, sql: "SELECT due_at FROM tasks WHERE state = 'pending' AND unmet_dependencies = 0 ORDER BY due_at, seq LIMIT 1")
                 .flatMap(Timestamp.init(iso8601:))
         }
     }
@@ -402,12 +438,12 @@ public final class SQLiteStateStore: StateStore {
                 db,
                 sql: """
                     SELECT status, count(*) AS n FROM plans
-                    WHERE status IN ('open', 'synthesizing', 'blocked', 'failed') GROUP BY status
+                    WHERE status IN ('planning', 'open', 'synthesizing', 'blocked', 'failed') GROUP BY status
                     """)
             for row in rows {
                 let count: Int = row["n"]
                 switch PlanStatus(rawValue: row["status"]) {
-                case .open: stats.openPlans = count
+                case .open, .planning: stats.openPlans += count
                 case .synthesizing: stats.synthesizingPlans = count
                 case .blocked: stats.blockedPlans = count
                 case .failed: stats.failedPlans = count
@@ -467,8 +503,15 @@ public final class SQLiteStateStore: StateStore {
     private static func counts(of plan: PlanID, _ db: Database) throws -> TaskCounts {
         var counts = TaskCounts()
         for row in try Row.fetchAll(
-            db, sql: "SELECT state, count(*) AS n FROM tasks WHERE plan_id = ? GROUP BY state", arguments: [plan.rawValue]) {
-            if let state = TaskState(rawValue: row["state"]) { counts[state] = row["n"] }
+            db,
+            sql: """
+                SELECT state, count(*) AS n, sum(unmet_dependencies > 0) AS waiting FROM tasks
+                WHERE plan_id = ? GROUP BY state
+                """,
+            arguments: [plan.rawValue]) {
+            guard let state = TaskState(rawValue: row["state"]) else { continue }
+            counts[state] = row["n"]
+            if state == .pending { counts.waiting = row["waiting"] }
         }
         return counts
     }
@@ -500,11 +543,11 @@ public final class SQLiteStateStore: StateStore {
         try db.execute(
             sql: """
                 UPDATE tasks SET state = ?, attempts = ?, max_attempts = ?, last_error = ?, due_at = ?, claim_owner = ?,
-                                 lease_expires_at = ?, result = ?, updated_at = ?
+                                 lease_expires_at = ?, result = ?, extra_passes = ?, updated_at = ?
                 WHERE task_id = ?
                 """,
             arguments: [task.state.rawValue, task.attempts, task.maxAttempts, task.lastError, due.iso8601, task.claimOwner,
-                        task.leaseExpiresAt?.iso8601, resultText, now.iso8601, task.taskID.rawValue])
+                        task.leaseExpiresAt?.iso8601, resultText, task.extraPasses, now.iso8601, task.taskID.rawValue])
         var payload = origin.detail
         payload["actor"] = .string(origin.actor)
         payload["from"] = .string(step.from.rawValue)
@@ -517,6 +560,51 @@ public final class SQLiteStateStore: StateStore {
         if let notBefore = step.task.notBefore { payload["not_before"] = .string(notBefore.iso8601) }
         if let reason = step.reason { payload["reason"] = .string(reason) }
         try insertEvent(db, plan: task.planID, task: task.taskID, kind: step.event, payload: .object(payload), now: now)
+        if step.task.state == .completed {
+            // Dependents become runnable from now on (due now, so they queue fairly behind older work).
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET unmet_dependencies = unmet_dependencies - 1, due_at = max(due_at, ?)
+                    WHERE task_id IN (SELECT task_id FROM task_dependencies WHERE depends_on = ?)
+                    """,
+                arguments: [now.iso8601, task.taskID.rawValue])
+        }
+    }
+
+    /// Inserts a plan's tasks with their dependencies and `task_created` events.
+    private static func insertTasks(_ drafts: [TaskDraft], into planID: PlanID, now: Timestamp, _ db: Database) throws -> [BoardTask] {
+        var tasks: [BoardTask] = []
+        let ids = drafts.map { _ in TaskID.random() }
+        for (position, taskDraft) in drafts.enumerated() {
+            let dependsOn = Array(Set(taskDraft.after)).sorted().map { ids[$0] }
+            let task = BoardTask(
+                taskID: ids[position], planID: planID, agent: taskDraft.agent, description: taskDraft.description,
+                state: .pending, attempts: 0, maxAttempts: max(1, taskDraft.maxAttempts), dependsOn: dependsOn,
+                unmetDependencies: dependsOn.count, createdAt: now, updatedAt: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO tasks (task_id, plan_id, position, agent, description, state, attempts, max_attempts,
+                                       due_at, depends_on, unmet_dependencies, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [task.taskID.rawValue, planID.rawValue, position, task.agent, task.description,
+                            task.maxAttempts, now.iso8601, dependsOn.isEmpty ? nil : idList(dependsOn),
+                            dependsOn.count, now.iso8601, now.iso8601])
+            for dependency in dependsOn {
+                try db.execute(
+                    sql: "INSERT INTO task_dependencies (depends_on, task_id) VALUES (?, ?)",
+                    arguments: [dependency.rawValue, task.taskID.rawValue])
+            }
+            try insertEvent(
+                db, plan: planID, task: task.taskID, kind: .taskCreated,
+                payload: ["agent": .string(task.agent), "max_attempts": .int(Int64(task.maxAttempts))], now: now)
+            tasks.append(task)
+        }
+        return tasks
+    }
+
+    private static func idList(_ ids: [TaskID]) -> String {
+        JSONValue.array(ids.map { .string($0.rawValue) }).serialized
     }
 
     private static func store(
@@ -526,7 +614,7 @@ public final class SQLiteStateStore: StateStore {
         plan.status = transition.to
         plan.updatedAt = now
         if transition.to == .failed { plan.lastError = error }
-        if transition.to == .synthesizing || transition.to == .open { plan.lastError = nil }
+        if [.synthesizing, .open, .planning].contains(transition.to) { plan.lastError = nil }
         if transition.to.isFinal { plan.closedAt = now }
         try db.execute(
             sql: "UPDATE plans SET status = ?, last_error = ?, updated_at = ?, closed_at = ? WHERE plan_id = ?",
@@ -593,12 +681,18 @@ public final class SQLiteStateStore: StateStore {
         if let text: String = row["result"] {
             result = try? decoder.decode(AgentResult.self, from: Data(text.utf8))
         }
-        return BoardTask(
+        var dependsOn: [TaskID] = []
+        if let text: String = row["depends_on"], let ids = try? decoder.decode([TaskID].self, from: Data(text.utf8)) {
+            dependsOn = ids
+        }
+        var task = BoardTask(
             taskID: taskID, planID: planID, agent: row["agent"], description: row["description"], state: state,
             attempts: row["attempts"], maxAttempts: row["max_attempts"], lastError: row["last_error"],
             notBefore: state == .pending && due > updatedAt ? due : nil, claimOwner: row["claim_owner"],
-            leaseExpiresAt: try optionalTimestamp(row, "lease_expires_at"), result: result, createdAt: try timestamp(row, "created_at"),
-            updatedAt: updatedAt)
+            leaseExpiresAt: try optionalTimestamp(row, "lease_expires_at"), result: result, dependsOn: dependsOn,
+            unmetDependencies: row["unmet_dependencies"], createdAt: try timestamp(row, "created_at"), updatedAt: updatedAt)
+        task.extraPasses = row["extra_passes"]
+        return task
     }
 
     private static func event(from row: Row) throws -> BoardEvent {

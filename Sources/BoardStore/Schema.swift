@@ -61,6 +61,22 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2_task_dependencies") { db in
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN depends_on TEXT;
+                ALTER TABLE tasks ADD COLUMN unmet_dependencies INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN extra_passes INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE plans ADD COLUMN max_attempts INTEGER;
+                CREATE TABLE task_dependencies (
+                    depends_on TEXT NOT NULL,
+                    task_id TEXT NOT NULL,
+                    PRIMARY KEY (depends_on, task_id)
+                ) WITHOUT ROWID;
+                -- Claiming now skips tasks whose dependencies are unmet, without scanning them.
+                DROP INDEX tasks_by_state;
+                CREATE INDEX tasks_by_state ON tasks(state, unmet_dependencies, due_at, seq);
+                """)
+        }
         return migrator
     }
 }

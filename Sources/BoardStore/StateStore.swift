@@ -5,11 +5,14 @@ public struct TaskDraft: Sendable, Equatable {
     public var agent: String
     public var description: String
     public var maxAttempts: Int
+    /// Positions (in the plan's task list) of the tasks this one waits for.
+    public var after: [Int]
 
-    public init(agent: String, description: String, maxAttempts: Int) {
+    public init(agent: String, description: String, maxAttempts: Int, after: [Int] = []) {
         self.agent = agent
         self.description = description
         self.maxAttempts = maxAttempts
+        self.after = after
     }
 }
 
@@ -19,12 +22,21 @@ public struct PlanDraft: Sendable, Equatable {
     public var context: String?
     public var idempotencyKey: String?
     public var tasks: [TaskDraft]
+    /// No tasks yet: the CEO (a language model) will plan them; the plan starts `planning`.
+    public var needsPlanning: Bool
+    /// Attempts per task for tasks added by planning later.
+    public var maxAttempts: Int
 
-    public init(goal: String, context: String? = nil, idempotencyKey: String? = nil, tasks: [TaskDraft]) {
+    public init(
+        goal: String, context: String? = nil, idempotencyKey: String? = nil, tasks: [TaskDraft], needsPlanning: Bool = false,
+        maxAttempts: Int = 2
+    ) {
         self.goal = goal
         self.context = context
         self.idempotencyKey = idempotencyKey
         self.tasks = tasks
+        self.needsPlanning = needsPlanning
+        self.maxAttempts = maxAttempts
     }
 }
 
@@ -46,6 +58,8 @@ public struct ClaimedTask: Sendable, Equatable {
     public var task: BoardTask
     public var goal: String
     public var context: String?
+    /// The results of the tasks it depended on, in dependency order, as context for its agent.
+    public var dependencyResults: [AgentResult] = []
 }
 
 /// The result of a task transition: the task as stored and its plan after the change.
@@ -120,9 +134,17 @@ public protocol StateStore: Sendable {
     /// Cancels the plan and every pending or running task of it.
     func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation
     func plansAwaitingSynthesis(limit: Int) async throws -> [Plan]
+    /// Plans waiting for the CEO to split them into tasks.
+    func plansAwaitingPlanning(limit: Int) async throws -> [Plan]
+    /// Adds the CEO's tasks to a `planning` plan and opens it, atomically.
+    func addPlannedTasks(_ id: PlanID, _ tasks: [TaskDraft], now: Timestamp) async throws -> PlanCreation
+    func failPlanning(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan
+    /// Attempts per task that a `planning` plan's tasks will get.
+    func plannedMaxAttempts(of plan: PlanID) async throws -> Int
     /// Stores the final plan and closes the plan, atomically.
     func saveFinalPlan(_ finalPlan: FinalPlan, now: Timestamp) async throws -> Plan
     func failSynthesis(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan
+    /// Tries a failed plan again: its synthesis, or its planning if it has no tasks.
     func retrySynthesis(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> Plan
     func finalPlan(of plan: PlanID) async throws -> FinalPlan?
 

@@ -22,7 +22,27 @@ struct Boardctl: ParsableCommand {
             Exit status: 0 success; 1 the daemon rejected the request; 2 `plan wait` ended with the plan \
             not closed; 3 `plan wait` timed out; 64 usage error; 69 cannot reach boardd; 76 unexpected reply.
             """,
-        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self, Reload.self])
+        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self, Reload.self, Agents.self])
+
+    /// `boardctl --socket S --json plan list` should work as well as `boardctl plan list --socket S --json`:
+    /// the global options live on every command, so leading ones are moved to the end before parsing.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        var leading: [String] = []
+        while let first = arguments.first {
+            if first == "--json" {
+                leading.append(arguments.removeFirst())
+            } else if first == "--socket", arguments.count >= 2 {
+                leading += arguments.prefix(2)
+                arguments.removeFirst(2)
+            } else if first.hasPrefix("--socket=") {
+                leading.append(arguments.removeFirst())
+            } else {
+                break
+            }
+        }
+        main(arguments + leading)
+    }
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -113,6 +133,20 @@ struct Status: ParsableCommand {
             ].map { [$0[0] + ":", $0[1]] })
             Output.line("agents:")
             for agent in status.agents { Output.line("  \(agent)") }
+        }
+    }
+}
+
+struct Agents: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the board's executives with their backend and model.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        try options.show(.agentsList, as: AgentsResult.self) { result in
+            Output.table(["ROLE", "CODENAME", "TITLE", "BACKEND", "MODEL"], result.agents.map {
+                [$0.role, $0.codename, $0.title, $0.backend, $0.model ?? "-"]
+            })
+            Output.line("assigned by default: " + result.defaultAgents.joined(separator: ", "))
         }
     }
 }

@@ -20,8 +20,13 @@ struct PlanCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Submit a goal; the CEO splits it into tasks.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "The goal, e.g. \"launch an SMB accounting SaaS in Q2\".") var goal: String
+        @Argument(help: "The goal, e.g. \"launch an SMB accounting SaaS in Q2\" (or give it in --file).") var goal: String?
         @Option(name: .long, help: "Background the board should know.") var context: String?
+        @Option(name: .long, help: "Constraints the plan must respect.") var constraints: String?
+        @Option(name: .long, help: "The deadline, e.g. \"end of Q2 2027\".") var deadline: String?
+        @Option(name: .long, help: "The budget, e.g. \"$250k\".") var budget: String?
+        @Option(name: .long, help: "A plan as JSON: the plan.create params (goal, context, tasks with agent, description, after…).")
+        var file: String?
         @Option(name: .long, help: "Assign this agent (role or codename); repeatable. Default: COO, CFO, CTO, CMO.")
         var agent: [String] = []
         @Option(name: .long, help: "Attempts per task before escalation (default from the daemon's config).")
@@ -31,9 +36,21 @@ struct PlanCommand: ParsableCommand {
         @Option(name: .long, help: "With --wait: give up after this many seconds.") var timeout: Double?
 
         func run() throws {
-            let params = PlanCreateParams(
-                goal: goal, context: context, agents: agent.isEmpty ? nil : agent, idempotencyKey: idempotencyKey,
-                maxAttempts: maxAttempts)
+            var params: PlanCreateParams
+            if let file {
+                params = try Self.load(file)
+                if let goal { params.goal = goal }
+            } else {
+                guard let goal else { throw ValidationError("give a goal, or a plan with --file") }
+                params = PlanCreateParams(goal: goal)
+            }
+            params.context = context ?? params.context
+            params.constraints = constraints ?? params.constraints
+            params.deadline = deadline ?? params.deadline
+            params.budget = budget ?? params.budget
+            if !agent.isEmpty { params.agents = agent }
+            params.idempotencyKey = idempotencyKey ?? params.idempotencyKey
+            params.maxAttempts = maxAttempts ?? params.maxAttempts
             try options.run { client throws(ClientFailure) in
                 let data = try client.call(.planCreate, params.json)
                 let detail = try decode(PlanDetail.self, data)
@@ -46,6 +63,22 @@ struct PlanCommand: ParsableCommand {
                         + "with \(detail.tasks.count) task(s): \(detail.tasks.map(\.agent).joined(separator: ", "))")
                 }
                 return try waitAndPrint(client, detail.plan.planID, timeout: timeout, options: options)
+            }
+        }
+
+        /// Reads a plan file: the same members as the `plan.create` params, checked the same way.
+        static func load(_ path: String) throws -> PlanCreateParams {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            let value: JSONValue
+            do {
+                value = try JSONDecoder().decode(JSONValue.self, from: data)
+            } catch {
+                throw ValidationError("\(path) is not valid JSON: \(error)")
+            }
+            do {
+                return try PlanCreateParams(params: value)
+            } catch {
+                throw ValidationError("\(path): \(error.message)")
             }
         }
     }
@@ -157,10 +190,22 @@ func printDetail(_ detail: PlanDetail) {
     Output.line("created   \(plan.createdAt) (\(Output.age(plan.createdAt)))")
     if let closed = plan.closedAt { Output.line("ended     \(closed)") }
     if let error = plan.lastError { Output.line("error     \(Output.clip(error, 200))") }
+    let usage = detail.usage
+    if usage.answers > 0 {
+        Output.line("usage     \(usage.promptTokens) prompt + \(usage.completionTokens) completion tokens, "
+            + "\(Output.duration(milliseconds: usage.latencyMilliseconds)) of model time over \(usage.answers) answers")
+    }
     Output.line()
-    Output.table(["TASK", "AGENT", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"], detail.tasks.map { task in
-        [task.taskID.rawValue, task.agent, task.state.rawValue, "\(task.attempts)/\(task.maxAttempts)",
-         Output.age(task.updatedAt), task.state == .completed ? "" : Output.clip(task.lastError ?? "", 60)]
+    if detail.tasks.isEmpty {
+        Output.line(plan.status == .planning ? "(the CEO is planning the tasks)" : "(no tasks)")
+        return
+    }
+    let positions = Dictionary(uniqueKeysWithValues: detail.tasks.enumerated().map { ($1.taskID, $0 + 1) })
+    Output.table(["#", "TASK", "AGENT", "STATE", "ATTEMPTS", "AFTER", "UPDATED", "LAST ERROR"], detail.tasks.enumerated().map { index, task in
+        let after = task.dependsOn.compactMap { positions[$0].map(String.init) }.joined(separator: ",")
+        let waiting = task.state == .pending && task.unmetDependencies > 0 ? "waiting" : task.state.rawValue
+        return ["\(index + 1)", task.taskID.rawValue, task.agent, waiting, "\(task.attempts)/\(task.maxAttempts)",
+                after.isEmpty ? "-" : after, Output.age(task.updatedAt), task.state == .completed ? "" : Output.clip(task.lastError ?? "", 60)]
     })
 }
 
@@ -183,7 +228,7 @@ func waitAndPrint(_ client: ControlClient, _ id: PlanID, timeout: Double?, optio
                 Output.error("plan \(id) is \(detail.plan.status), not closed")
             }
             return ExitStatus.planNotClosed
-        case .open, .synthesizing:
+        case .planning, .open, .synthesizing:
             if let deadline, ContinuousClock.now >= deadline {
                 Output.error("timed out waiting for plan \(id) (still \(detail.plan.status))")
                 return ExitStatus.waitTimedOut

@@ -33,6 +33,9 @@ struct Boardd: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Flag(name: .long, help: "Print the configuration boardd would run with (every setting and agent) and exit.")
+    var printConfig = false
+
     func run() async throws {
         do {
             var level: Logger.Level?
@@ -45,6 +48,10 @@ struct Boardd: AsyncParsableCommand {
             let source = ConfigurationSource(
                 configPath: config, stateDirectory: stateDir, socketPath: socket, databasePath: database, logLevel: level)
             let configuration = try source.load()
+            if printConfig {
+                FileHandle.standardOutput.write(Data(configuration.prettyJSON.utf8))
+                return
+            }
             let levels = LogLevelControl(configuration.logLevel)
             LoggingSystem.bootstrap { label in BoardLogHandler(label: label, control: levels) }
             try await Daemon.run(source: source, configuration: configuration, levels: levels, logger: Logger(label: "boardd"))

@@ -15,10 +15,11 @@ struct AgentTests {
 
     @Test func theRegistryHasTheEssentialFiveAndFindsRolesAndCodenames() throws {
         let registry = try AgentRegistry()
-        #expect(registry.agents.map(\.role) == ["CEO", "CFO", "CMO", "COO", "CTO"])
+        #expect(registry.agents.count == 20)
+        #expect(registry.agent("Guardian")?.role == "CISO")
+        #expect(registry.agents.allSatisfy { !$0.systemPrompt.isEmpty && $0.backend == .builtin })
         #expect(registry.agent("cfo")?.codename == "Abacus")
         #expect(registry.agent("Nexus")?.role == "CTO")
-        #expect(registry.agent("CISO") == nil)
         #expect(registry.ceo.codename == "Odyssey")
     }
 
@@ -28,15 +29,19 @@ struct AgentTests {
 
     @Test func plannerUsesTheDefaultsOrTheRequestedAgents() throws {
         let planner = Planner(registry: try AgentRegistry())
-        let defaults = try planner.plan(goal: "launch an SMB accounting SaaS in Q2", context: nil, requested: nil)
+        let defaults = try planner.plan(GoalBrief(goal: "launch an SMB accounting SaaS in Q2"), requested: nil)
         #expect(defaults.map(\.role) == ["COO", "CFO", "CTO", "CMO"])
+        #expect(defaults[1].after == [2], "the CFO's budget waits for the CTO's stack")
+        #expect(defaults[3].after == [1], "the launch plan waits for the budget")
         #expect(defaults.allSatisfy { $0.description.contains("launch an SMB accounting SaaS in Q2") })
         #expect(Set(defaults.map(\.description)).count == 4, "each role gets its own brief")
-        let picked = try planner.plan(goal: "g", context: nil, requested: ["cfo", "Abacus", "Nexus"])
+        let picked = try planner.plan(GoalBrief(goal: "g"), requested: ["cfo", "Abacus", "Nexus"])
         #expect(picked.map(\.role) == ["CFO", "CTO"], "duplicates collapse, codenames resolve")
         #expect {
-            _ = try planner.plan(goal: "g", context: nil, requested: ["CISO"])
-        } throws: { ($0 as? BoardError)?.message.contains("unknown agent CISO; known: CEO, CFO") == true }
+            _ = try planner.plan(GoalBrief(goal: "g"), requested: ["CFOO"])
+        } throws: { ($0 as? BoardError)?.message.contains("unknown agent CFOO; known: CCO, CCOM") == true }
+        let secure = try planner.plan(GoalBrief(goal: "hire a team and pass a SOC 2 security audit", budget: "$200k"), requested: nil)
+        #expect(secure.map(\.role) == ["COO", "CFO", "CTO", "CMO", "CISO", "CHRO"], "rules add the relevant executives")
     }
 
     @Test func builtinAgentsAreLabelledOffline() async throws {

@@ -188,8 +188,9 @@ struct PlanLifecycleTests {
     @Test func synthesisOutcomes() throws {
         #expect(try PlanLifecycle.apply(.synthesisSucceeded, to: .synthesizing).to == .closed)
         #expect(try PlanLifecycle.apply(.synthesisFailed(error: "x"), to: .synthesizing).to == .failed)
-        #expect(try PlanLifecycle.apply(.retrySynthesis, to: .failed).to == .synthesizing)
-        #expect(throws: BoardError.self) { try PlanLifecycle.apply(.retrySynthesis, to: .open) }
+        #expect(try PlanLifecycle.apply(.retryFailed(hasTasks: true), to: .failed).to == .synthesizing)
+        #expect(try PlanLifecycle.apply(.retryFailed(hasTasks: false), to: .failed).to == .planning)
+        #expect(throws: BoardError.self) { try PlanLifecycle.apply(.retryFailed(hasTasks: true), to: .open) }
         #expect(throws: BoardError.self) { try PlanLifecycle.apply(.synthesisSucceeded, to: .open) }
     }
 

@@ -52,6 +52,7 @@ struct ConfigurationTests {
         #expect(cfo.codename == "Abacus", "unmentioned fields keep their built-in value")
         #expect(cfo.backend == .command(CommandSpec(argv: ["/usr/bin/agent", "--fast"], environment: ["A": "1"])))
         #expect(configuration.registry.agent("guardian")?.role == "CISO")
+        #expect(configuration.registry.agent("CISO")?.codename == "Guardian")
         #expect(configuration.registry.defaultRoles == ["CFO", "CISO"])
     }
 
@@ -65,8 +66,12 @@ struct ConfigurationTests {
         (#"{"agents": {"CFO": {"backend": "command"}}}"#, "agents.CFO.command must be a non-empty array"),
         (#"{"agents": {"CFO": {"backend": "carrier-pigeon"}}}"#, "agents.CFO.backend must be one of builtin, command"),
         (#"{"agents": {"NEW": {"title": "x"}}}"#, "agents.NEW.codename is required"),
-        (#"{"agents": {"CFO": {"temperature": 1}}}"#, "agents.CFO.temperature is not a known setting"),
-        (#"{"planning": {"default_agents": ["CISO"]}}"#, "planning.default_agents names CISO, which is not an agent"),
+        (#"{"agents": {"CFO": {"temperature": 1}}}"#, "agents.CFO: model, temperature and context_size are only for LLM backends"),
+        (#"{"agents": {"CFO": {"colour": 1}}}"#, "agents.CFO.colour is not a known setting"),
+        (#"{"planning": {"default_agents": ["CXO"]}}"#, "planning.default_agents names CXO, which is not an agent"),
+        (#"{"backends": {"default": "gpt"}}"#, "backends.default must be one of builtin, ollama, openai"),
+        (#"{"backends": {"ollama": {"url": "ftp://x"}}}"#, "backends.ollama URL must start with http"),
+        (#"{"policy": {"confidence_high": 0.4, "confidence_moderate": 0.6}}"#, "must not be above policy.confidence_high"),
         (#"{"bogus": 1}"#, "bogus is not a known setting"),
         (#"[1]"#, "must be an object"),
         (#"{"scheduler": "#, "is not valid JSON"),

@@ -309,6 +309,75 @@ struct StoreTests {
     }
 }
 
+@Suite("Task dependencies in the store")
+struct DependencyStoreTests {
+    func result(_ agent: String, _ summary: String) -> AgentResult {
+        AgentResult(agent: agent, codename: agent, backend: "builtin", offline: true, summary: summary, confidence: 0.9)
+    }
+
+    @Test func dependentsWaitForTheirDependenciesAndGetTheirResults() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let draft = PlanDraft(goal: "g", tasks: [
+            TaskDraft(agent: "CTO", description: "stack", maxAttempts: 2),
+            TaskDraft(agent: "CFO", description: "budget the stack", maxAttempts: 2, after: [0]),
+        ])
+        let plan = try await temp.store.createPlan(draft, now: t0, origin: .daemon)
+        #expect(plan.tasks[1].dependsOn == [plan.tasks[0].taskID])
+        #expect(plan.tasks[1].unmetDependencies == 1)
+        #expect(try await temp.store.taskCounts(of: plan.plan.planID).waiting == 1)
+
+        let first = try await temp.store.claimDueTasks(owner: "w", now: t0, leaseMilliseconds: 1, limit: 10)
+        #expect(first.map(\.task.agent) == ["CTO"], "the CFO waits for the CTO")
+        #expect(try await temp.store.nextDueTime() == nil, "nothing runnable is pending")
+        _ = try await temp.store.updateTask(
+            first[0].task.taskID, .complete, owner: "w", result: result("CTO", "a modular monolith"), now: t0.adding(milliseconds: 5),
+            origin: worker)
+        let second = try await temp.store.claimDueTasks(owner: "w", now: t0.adding(milliseconds: 5), leaseMilliseconds: 1, limit: 10)
+        #expect(second.map(\.task.agent) == ["CFO"])
+        #expect(second.first?.dependencyResults.map(\.summary) == ["a modular monolith"], "the CFO's budget sees the CTO's stack")
+        #expect(second.first?.task.unmetDependencies == 0)
+    }
+
+    @Test func aDependencyThatEscalatesBlocksThePlanUntilItIsRetried() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let draft = PlanDraft(goal: "g", tasks: [
+            TaskDraft(agent: "CTO", description: "stack", maxAttempts: 1),
+            TaskDraft(agent: "CFO", description: "budget", maxAttempts: 1, after: [0]),
+        ])
+        let plan = try await temp.store.createPlan(draft, now: t0, origin: .daemon)
+        let cto = try #require(try await temp.store.claimDueTasks(owner: "w", now: t0, leaseMilliseconds: 1, limit: 10).first).task
+        let escalated = try await temp.store.updateTask(
+            cto.taskID, .fail(error: "boom", permanent: false, retryDelayMilliseconds: 0), owner: "w", result: nil, now: t0,
+            origin: worker)
+        #expect(escalated.plan.status == .blocked)
+        let retried = try await temp.store.updateTask(cto.taskID, .retry, owner: nil, result: nil, now: t0, origin: .daemon)
+        #expect(retried.plan.status == .open)
+        let again = try #require(try await temp.store.claimDueTasks(owner: "w", now: t0, leaseMilliseconds: 1, limit: 10).first)
+        #expect(again.task.agent == "CTO")
+        _ = try await temp.store.updateTask(again.task.taskID, .complete, owner: "w", result: result("CTO", "ok"), now: t0, origin: worker)
+        let cfo = try #require(try await temp.store.claimDueTasks(owner: "w", now: t0, leaseMilliseconds: 1, limit: 10).first)
+        #expect(cfo.task.agent == "CFO")
+        let done = try await temp.store.updateTask(cfo.task.taskID, .complete, owner: "w", result: result("CFO", "ok"), now: t0, origin: worker)
+        #expect(done.plan.status == .synthesizing)
+        #expect(try await temp.store.plan(plan.plan.planID)?.status == .synthesizing)
+    }
+
+    @Test func aCycleIsRefusedAndNothingIsStored() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let draft = PlanDraft(goal: "g", tasks: [
+            TaskDraft(agent: "CTO", description: "a", maxAttempts: 1, after: [1]),
+            TaskDraft(agent: "CFO", description: "b", maxAttempts: 1, after: [0]),
+        ])
+        await #expect {
+            _ = try await temp.store.createPlan(draft, now: t0, origin: .daemon)
+        } throws: { ($0 as? BoardError)?.message.contains("cycle") == true }
+        #expect(try await temp.store.listPlans(status: nil, limit: 10, cursor: nil).plans.isEmpty)
+    }
+}
+
 @Suite("SQLite store files")
 struct StoreFileTests {
     @Test func reopeningKeepsEverything() async throws {
@@ -374,7 +443,8 @@ struct StoreFileTests {
         let queue = try DatabaseQueue(path: temp.path)
         defer { try? queue.close() }
         let plans: [(String, String)] = [
-            ("SELECT * FROM tasks WHERE state = 'pending' AND due_at <= '2030' ORDER BY due_at, seq LIMIT 4", "tasks_by_state"),
+            ("SELECT * FROM tasks WHERE state = 'pending' AND unmet_dependencies = 0 AND due_at <= '2030' ORDER BY due_at, seq LIMIT 4",
+             "tasks_by_state"),
             ("SELECT count(*) FROM tasks WHERE state = 'in_progress'", "tasks_by_state"),
             ("SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq", "tasks_by_state"),
             ("SELECT state, count(*) FROM tasks WHERE plan_id = 'plan_1' GROUP BY state", "tasks_by_plan"),
