@@ -7,7 +7,7 @@ import Testing
 @Suite("Task lifecycle properties")
 struct TaskLifecyclePropertyTests {
     static func command(_ code: Int) -> TaskCommand {
-        switch code % 9 {
+        switch code % 10 {
         case 0: .claim
         case 1: .complete
         case 2: .fail(error: "transient \(code)", permanent: false, retryDelayMilliseconds: Int64(code % 5000))
@@ -16,7 +16,8 @@ struct TaskLifecyclePropertyTests {
         case 5: .cancel(reason: "stop")
         case 6: .retry
         case 7: .recover
-        default: .interrupt
+        case 8: .interrupt
+        default: .passAgain(reason: "moderate \(code)")
         }
     }
 

@@ -130,7 +130,8 @@ struct TaskLifecycleTests {
                 refused += 1
             }
         }
-        // 6 states × 9 commands, of which 12 are legal (the two kinds of failure count separately).
+        // 6 states × 9 commands, of which 12 are legal (the two kinds of failure count separately);
+        // "pass again" is covered by the confidence policy tests.
         #expect(refused == 6 * 9 - 12)
     }
 
@@ -210,5 +211,49 @@ struct PlanLifecycleTests {
         let step = try PlanLifecycle.apply(.cancel, to: status)
         #expect(step.to == .cancelled)
         #expect(step.event == .planCancelled)
+    }
+}
+
+@Suite("Confidence policy")
+struct ConfidencePolicyTests {
+    let policy = ConfidencePolicy()
+
+    @Test func highConfidenceAndUnstatedConfidenceAreAccepted() {
+        #expect(policy.judge(confidence: 0.8, attemptsLeft: 1, extraPasses: 0) == .accept)
+        #expect(policy.judge(confidence: nil, attemptsLeft: 0, extraPasses: 0) == .accept)
+    }
+
+    @Test func moderateConfidenceGetsExactlyOneMorePassWhileAttemptsRemain() {
+        guard case .passAgain = policy.judge(confidence: 0.6, attemptsLeft: 1, extraPasses: 0) else {
+            Issue.record("expected one more pass")
+            return
+        }
+        #expect(policy.judge(confidence: 0.6, attemptsLeft: 1, extraPasses: 1) == .accept, "at most one extra pass")
+        #expect(policy.judge(confidence: 0.79, attemptsLeft: 0, extraPasses: 0) == .accept, "no attempt left")
+    }
+
+    @Test func uncertainOutputIsRetriedThenEscalated() {
+        guard case .retry = policy.judge(confidence: 0.3, attemptsLeft: 1, extraPasses: 0) else {
+            Issue.record("expected a retry")
+            return
+        }
+        guard case let .escalate(reason) = policy.judge(confidence: 0.3, attemptsLeft: 0, extraPasses: 1) else {
+            Issue.record("expected escalation")
+            return
+        }
+        #expect(reason.contains("needs human review"))
+        #expect(reason.contains("0.3"))
+    }
+
+    @Test func passAgainNeedsAnAttemptAndCountsThePass() throws {
+        let task = TaskSnapshot(state: .inProgress, attempts: 1, maxAttempts: 2)
+        let step = try TaskLifecycle.apply(.passAgain(reason: "moderate"), to: task, now: Timestamp(millisecondsSinceEpoch: 0))
+        #expect(step.task.state == .pending)
+        #expect(step.task.extraPasses == 1)
+        #expect(step.event == .taskRetry)
+        #expect(step.reason == "moderate")
+        #expect(throws: BoardError.self) {
+            try TaskLifecycle.apply(.passAgain(reason: "x"), to: TaskSnapshot(state: .inProgress, attempts: 2, maxAttempts: 2), now: .init(millisecondsSinceEpoch: 0))
+        }
     }
 }
