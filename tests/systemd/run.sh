@@ -257,6 +257,18 @@ s3() {  # journald fields
 s4() {  # watchdog
     need_installed || return
     setup_test_config
+    # Control: a healthy boardd keeps a 2 s watchdog happy, also while a task runs.
+    agent_sleep 3
+    printf '[Service]\nWatchdogSec=2\n' | put "$WEDGE_DROPIN"
+    m systemctl daemon-reload
+    m timeout 60 systemctl restart boardd.service || fail "restart with WatchdogSec=2 failed" || return
+    local r_ok; r_ok=$(prop boardd.service NRestarts)
+    ctl plan create "Watchdog control" --agent CFO --json >/dev/null || fail "plan create failed" || return
+    sleep 5
+    [ "$(prop boardd.service NRestarts)" = "$r_ok" ] && is_active boardd.service \
+        || fail "a healthy boardd was killed by a 2 s watchdog (no WATCHDOG=1 pings?): NRestarts $r_ok → $(prop boardd.service NRestarts)" || return
+    say "control: healthy boardd survived 5 s with WatchdogSec=2"
+
     agent_sleep 20       # the task must still be running when the watchdog fires
     put "$WEDGE_DROPIN" <<'EOF'
 # tests/systemd scenario 4: the scheduler hangs after its first claim; a 2 s watchdog catches it.
