@@ -14,13 +14,14 @@ public struct AgentWork: Sendable, Equatable {
     /// find and stop the ones a crash left behind.
     public var claimOwner: String
     /// What the tasks this one depended on produced.
-    public var dependencyResults: [AgentResult] = []
+    public var dependencyResults: [AgentResult]
 
     public init(
         taskID: TaskID, planID: PlanID, role: String, description: String, goal: String, context: String?, attempt: Int,
-        maxAttempts: Int, claimOwner: String = ""
+        maxAttempts: Int, claimOwner: String = "", dependencyResults: [AgentResult] = []
     ) {
         self.claimOwner = claimOwner
+        self.dependencyResults = dependencyResults
         self.taskID = taskID
         self.planID = planID
         self.role = role

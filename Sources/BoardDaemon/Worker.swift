@@ -117,13 +117,12 @@ actor Worker {
         guard let agent else {
             return .failure(AgentFailure(.permanent, "no agent with role \(task.agent) is configured"))
         }
-        var work = AgentWork(
+        let work = AgentWork(
             taskID: task.taskID, planID: task.planID, role: task.agent, description: task.description, goal: claimed.goal,
-            context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts, claimOwner: task.claimOwner ?? "")
-        work.dependencyResults = claimed.dependencyResults
-        let prepared = work
+            context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts, claimOwner: task.claimOwner ?? "",
+            dependencyResults: claimed.dependencyResults)
         do {
-            return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(prepared) })
+            return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(work) })
         } catch let failure as AgentFailure {
             return .failure(failure)
         } catch is TimeoutError {
