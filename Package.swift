@@ -87,6 +87,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by test targets (the fake language-model server). A plain target so
+        // that several test targets can depend on it; no product may depend on it.
+        .target(
+            name: "BoardTestSupport",
+            dependencies: [
+                "BoardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BoardCoreTests",
             dependencies: ["BoardCore", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -104,13 +117,16 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardAgentsTests",
-            dependencies: ["BoardAgents", "BoardCore"],
+            dependencies: [
+                "BoardAgents", "BoardCore", "BoardLLM", "BoardTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "BoardLLMTests",
             dependencies: [
-                "BoardLLM", "BoardCore",
+                "BoardLLM", "BoardCore", "BoardTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardEndToEndTests",
-            dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon"],
+            dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon", "BoardTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BoardCore
+import BoardTestSupport
 import NIOHTTP1
 import Testing
 @testable import BoardLLM

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BoardCore
+import BoardTestSupport
 import Testing
 @testable import BoardLLM
 
@@ -24,20 +25,12 @@ func closedPort() async throws -> Int {
 
 /// An Ollama answer as the server sends it.
 func ollamaAnswer(_ content: String, model: String = "llama3.2") -> JSONValue {
-    [
-        "model": .string(model), "created_at": "2026-01-01T00:00:00Z",
-        "message": ["role": "assistant", "content": .string(content)],
-        "done": true, "done_reason": "stop", "prompt_eval_count": 26, "eval_count": 298,
-    ]
+    LLMAnswers.ollama(content, model: model)
 }
 
 /// An OpenAI chat completion as the server sends it.
 func openAIAnswer(_ content: String, model: String = "gpt-test") -> JSONValue {
-    [
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": .string(model),
-        "choices": [["index": 0, "message": ["role": "assistant", "content": .string(content)], "finish_reason": "stop"]],
-        "usage": ["prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46],
-    ]
+    LLMAnswers.openAI(content, model: model)
 }
 
 let answerSchema: JSONValue = [

@@ -1,7 +1,7 @@
 // A scriptable HTTP/1.1 server on 127.0.0.1 that stands in for a language-model backend (Ollama,
-// an OpenAI-compatible server) in tests. It is meant to be reused: the daemon's end-to-end tests
-// will want it to run boardd against a fake model, so keep it free of anything specific to the
-// BoardLLM unit tests (copy it, or move it to a shared test-support target, when they do).
+// an OpenAI-compatible server) in tests. It lives in the BoardTestSupport target, which the
+// BoardLLM, BoardAgents and end-to-end test targets share; no product depends on it. Keep it free
+// of anything specific to one test target, and of the Testing module (it is a plain target).
 
 import BoardCore
 import Foundation
@@ -22,32 +22,60 @@ import Synchronization
 ///
 /// The handler may take as long as it likes (sleep to play a slow server, or forever to play a
 /// hung one): it is cancelled when the client closes the connection or the server stops.
-final class FakeLLMServer: Sendable {
+public final class FakeLLMServer: Sendable {
     /// A request as received, body complete.
-    struct Request: Sendable {
-        var method: HTTPMethod
+    public struct Request: Sendable {
+        public var method: HTTPMethod
         /// The request target as sent, with its query if any.
-        var uri: String
-        var headers: HTTPHeaders
-        var body: [UInt8]
+        public var uri: String
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
 
         /// The target without its query.
-        var path: String { String(uri.prefix { $0 != "?" }) }
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var path: String { String(uri.prefix { $0 != "?" }) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
         /// The body as JSON, or `nil` when it is not JSON.
-        var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
-        func header(_ name: String) -> String? { headers.first(name: name) }
+        public var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+        public func header(_ name: String) -> String? { headers.first(name: name) }
+
+        /// The chat messages of an Ollama or OpenAI-compatible request body, in order.
+        public var messages: [Message] {
+            guard case let .array(items)? = json?["messages"] else { return [] }
+            return items.map { Message(role: $0["role"]?.stringValue ?? "", content: $0["content"]?.stringValue ?? "") }
+        }
+
+        /// The content of the first message with `role`, or `nil`.
+        public func message(_ role: String) -> String? { messages.first { $0.role == role }?.content }
+
+        /// The JSON schema the answer must follow: Ollama's `format`, or OpenAI's
+        /// `response_format.json_schema.schema`.
+        public var schema: JSONValue? {
+            json?["format"] ?? json?["response_format"]?["json_schema"]?["schema"]
+        }
+
+        /// True when the schema's top-level `properties` include `name`.
+        public func schemaHasProperty(_ name: String) -> Bool {
+            // Not `!= nil`: JSONValue is ExpressibleByNilLiteral, so that could compare with `.null`.
+            if case .some = schema?["properties"]?[name] { return true }
+            return false
+        }
+    }
+
+    /// One message of a chat request as the server received it.
+    public struct Message: Sendable, Equatable {
+        public var role: String
+        public var content: String
     }
 
     /// What to answer.
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(String, String)]
-        var body: String
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: String
         /// Send the head at once and the body only this much later: a server that stalls mid-answer.
-        var bodyDelay: Duration?
+        public var bodyDelay: Duration?
 
-        init(status: Int = 200, headers: [(String, String)] = [], body: String, bodyDelay: Duration? = nil) {
+        public init(status: Int = 200, headers: [(String, String)] = [], body: String, bodyDelay: Duration? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -55,12 +83,12 @@ final class FakeLLMServer: Sendable {
         }
 
         /// A JSON answer (`Content-Type: application/json`).
-        static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> Response {
+        public static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> Response {
             Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: value.serialized)
         }
     }
 
-    typealias Handler = @Sendable (Request) async -> Response
+    public typealias Handler = @Sendable (Request) async -> Response
 
     private struct State {
         var requests: [Request] = []
@@ -68,17 +96,17 @@ final class FakeLLMServer: Sendable {
         var connectionsClosed = 0
     }
 
-    let port: Int
+    public let port: Int
     private let handler: Handler
     private let state = Mutex(State())
 
     /// `http://127.0.0.1:PORT`, no trailing slash.
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
     /// Every request received so far, in order.
-    var requests: [Request] { state.withLock { $0.requests } }
-    var connectionsOpened: Int { state.withLock { $0.connectionsOpened } }
+    public var requests: [Request] { state.withLock { $0.requests } }
+    public var connectionsOpened: Int { state.withLock { $0.connectionsOpened } }
     /// Connections that have been closed, by either side.
-    var connectionsClosed: Int { state.withLock { $0.connectionsClosed } }
+    public var connectionsClosed: Int { state.withLock { $0.connectionsClosed } }
 
     private init(port: Int, handler: @escaping Handler) {
         self.port = port
@@ -87,7 +115,7 @@ final class FakeLLMServer: Sendable {
 
     /// Starts a server, runs `body` with it, and stops it (closing every connection) when `body`
     /// returns or throws.
-    static func run<T: Sendable>(
+    public static func run<T: Sendable>(
         _ handler: @escaping Handler, _ body: (FakeLLMServer) async throws -> T
     ) async throws -> T {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -113,7 +141,7 @@ final class FakeLLMServer: Sendable {
 
     /// Polls `condition` until it holds or `limit` passes; for what the server sees after the client
     /// has moved on (a closed connection). The limit only catches hangs.
-    func eventually(within limit: Duration = .seconds(30), _ condition: (FakeLLMServer) -> Bool) async -> Bool {
+    public func eventually(within limit: Duration = .seconds(30), _ condition: (FakeLLMServer) -> Bool) async -> Bool {
         let end = ContinuousClock.now + limit
         while ContinuousClock.now < end {
             if condition(self) { return true }
