@@ -75,9 +75,17 @@ public enum Daemon {
         let wake = WakeSignal()
         let pid = ProcessInfo.processInfo.processIdentifier
         let owner = "boardd-\(pid)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        // One HTTP client for every LLM agent. A refused connection fails the attempt at once
+        // (the task's own retry policy, with backoff, decides what happens next) instead of the
+        // client silently retrying until its connect timeout.
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        httpConfiguration.timeout.connect = .seconds(10)
+        let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
+        defer { httpClient.shutdown { _ in } }
         let worker = Worker(
             store: store, wake: wake, configuration: configuration, owner: owner,
-            connections: LLMConnections(httpClient: HTTPClient.shared), logger: logger)
+            connections: LLMConnections(httpClient: httpClient), logger: logger)
         let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
             store: store, worker: worker, wake: wake, live: live, reloader: reloader, startedAt: startedAt, logger: logger)
