@@ -33,6 +33,10 @@ actor Worker {
     private var running: [TaskID: Running] = [:]
     /// The CEO's work in flight (planning or synthesis), one per plan.
     private var syntheses: [PlanID: Task<Void, Never>] = [:]
+    /// Set once a graceful shutdown began: an attempt that fails from then on was most likely
+    /// killed by the shutdown itself (a service manager signalling the whole cgroup), so it is
+    /// given back like an interrupted one rather than counted.
+    private var draining = false
 
     init(
         store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
@@ -97,6 +101,7 @@ actor Worker {
     /// Waits up to `graceMilliseconds` for running attempts, then interrupts the rest: they go
     /// back to pending without using up an attempt.
     func drain(graceMilliseconds: Int64) async {
+        draining = true
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(graceMilliseconds))
         while !running.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -148,6 +153,8 @@ actor Worker {
             await wake.signal()
             return
         case (_, .interrupted?), (.stopped, nil):
+            command = .interrupt
+        case (.failure, nil) where draining:
             command = .interrupt
         case let (.result(value), nil):
             // The offline analyst is deterministic: another pass would give the same answer.
