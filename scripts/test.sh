@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# The README's second command: build everything and run the whole test suite
-# (unit, property, store, protocol and end-to-end tests that spawn the real boardd).
+# The README's second command: build everything and run the whole test suite:
+# unit, property, store, protocol, agent and end-to-end tests that spawn the real boardd, then
+# (as root) the system-service tests that install the Debian package under a real systemd.
+# BOARD_SKIP_SYSTEMD_TESTS=1 skips the latter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "skipping the system-service tests (tests/systemd): they need root"
+elif [ "${BOARD_SKIP_SYSTEMD_TESTS:-0}" = 1 ]; then
+    echo "skipping the system-service tests (BOARD_SKIP_SYSTEMD_TESTS=1)"
+else
+    tests/systemd/run.sh
+fi
