@@ -25,7 +25,7 @@ struct PlanCommand: ParsableCommand {
         @Option(name: .long, help: "Constraints the plan must respect.") var constraints: String?
         @Option(name: .long, help: "The deadline, e.g. \"end of Q2 2027\".") var deadline: String?
         @Option(name: .long, help: "The budget, e.g. \"$250k\".") var budget: String?
-        @Option(name: .long, help: "A plan as JSON: the plan.create params (goal, context, tasks with agent, description, after…).")
+        @Option(name: .long, help: "A plan as JSON or YAML (.yaml/.yml): the plan.create params (goal, context, tasks with agent, description, after…).")
         var file: String?
         @Option(name: .long, help: "Assign this agent (role or codename); repeatable. Default: COO, CFO, CTO, CMO.")
         var agent: [String] = []
@@ -70,10 +70,18 @@ struct PlanCommand: ParsableCommand {
         static func load(_ path: String) throws -> PlanCreateParams {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
             let value: JSONValue
-            do {
-                value = try JSONDecoder().decode(JSONValue.self, from: data)
-            } catch {
-                throw ValidationError("\(path) is not valid JSON: \(error)")
+            if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+                do {
+                    value = try PlanFileYAML.parse(String(decoding: data, as: UTF8.self))
+                } catch {
+                    throw ValidationError("\(path): \(error)")
+                }
+            } else {
+                do {
+                    value = try JSONDecoder().decode(JSONValue.self, from: data)
+                } catch {
+                    throw ValidationError("\(path) is not valid JSON: \(error)")
+                }
             }
             do {
                 return try PlanCreateParams(params: value)
