@@ -72,7 +72,13 @@ struct FailureTests {
         }) { server in
             let error = await llmError { try await backend.client(for: server).chat(chatRequest(timeout: .milliseconds(300))) }
             #expect(error?.kind == .transient)
-            #expect(error?.message.hasSuffix("model llama3.2: no answer within 300 ms") == true, "\(error?.message ?? "")")
+            // Usually the client's deadline fires ("no answer within 300 ms"); under CPU load the
+            // whole-exchange limit 250 ms later can win ("no complete answer within 300 ms"). Both
+            // are the timeout, named with its limit.
+            let message = error?.message ?? ""
+            #expect(message.contains("model llama3.2: "), "\(message)")
+            #expect(message.contains("answer within 300 ms"), "\(message)")
+            #expect(error?.retryAfter == nil)
             #expect(await server.eventually { $0.connectionsClosed == 1 }, "the abandoned request's connection is closed")
         }
     }
