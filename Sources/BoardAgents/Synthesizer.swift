@@ -128,7 +128,9 @@ public struct Synthesizer: Sendable {
             }
         }
         let instructions = """
-            Synthesize the board's analyses into one final plan. Answer with one JSON object and nothing else:             {"executive_summary": string, "strategy": [string] (ordered phases), "risks": [string] (cross-functional),             "recommendations": [string] (actionable), "confidence": number between 0 and 1}.
+            Synthesize the board's analyses into one final plan. Answer with one JSON object and nothing else: \
+            {"executive_summary": string, "strategy": [string] (ordered phases), "risks": [string] (cross-functional), \
+            "recommendations": [string] (actionable), "confidence": number between 0 and 1}.
             """
         var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
         for attempt in 1...2 {

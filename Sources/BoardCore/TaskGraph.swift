@@ -13,11 +13,14 @@ public enum TaskGraph {
         var unmet = [Int](repeating: 0, count: count)
         for (task, dependencies) in after.enumerated() {
             for dependency in Set(dependencies) {
+                // Positions count from 0, as in the `after` lists they come from.
                 guard (0..<count).contains(dependency) else {
-                    throw BoardError(.invalidArgument, "task \(task + 1) (\(names[task])) depends on task \(dependency + 1), which does not exist")
+                    throw BoardError(
+                        .invalidArgument,
+                        "task \(task) (\(names[task])) depends on task \(dependency), which does not exist (positions count from 0)")
                 }
                 guard dependency != task else {
-                    throw BoardError(.invalidArgument, "task \(task + 1) (\(names[task])) depends on itself")
+                    throw BoardError(.invalidArgument, "task \(task) (\(names[task])) depends on itself")
                 }
                 dependents[dependency].append(task)
                 unmet[task] += 1
@@ -51,6 +54,6 @@ public enum TaskGraph {
             current = next
         }
         let loop = path[(seen[current] ?? 0)...] + [current]
-        return loop.map { "\(names[$0]) (\($0 + 1))" }.joined(separator: " → ")
+        return loop.map { "\(names[$0]) (task \($0))" }.joined(separator: " → ")
     }
 }

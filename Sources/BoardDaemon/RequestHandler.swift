@@ -134,6 +134,7 @@ struct RequestHandler: Sendable {
             let request = try PlanIDParams(params: params)
             let cancellation = try await store.cancelPlan(request.planID, now: .now(), origin: origin)
             for task in cancellation.stoppedTasks { await worker.cancel(task) }
+            await worker.cancelCEOWork(request.planID)
             logger.info("plan cancelled", metadata: [
                 "plan_id": "\(request.planID)", "event": "plan_cancelled", "tasks_cancelled": "\(cancellation.cancelledTasks)",
                 "by": "\(origin.actor)",

@@ -250,6 +250,12 @@ actor Worker {
         }
     }
 
+    /// Stops the CEO's planning or synthesis for a plan that was cancelled; the call's late
+    /// answer would be refused by the store anyway, but the model server should stop working.
+    func cancelCEOWork(_ plan: PlanID) {
+        syntheses[plan]?.cancel()
+    }
+
     /// The CEO (a language model) splits a `planning` plan into tasks.
     func planWithCEO(_ plan: Plan) {
         guard syntheses[plan.planID] == nil else { return }

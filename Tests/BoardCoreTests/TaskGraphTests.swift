@@ -22,10 +22,10 @@ struct TaskGraphTests {
     }
 
     @Test func refusesCyclesNamingThem() {
-        #expect(refusal(["CFO", "CTO"], [[1], [0]]) == "the task dependencies form a cycle: CFO (1) → CTO (2) → CFO (1)")
-        #expect(refusal(["A", "B", "C"], [[], [2], [1]])?.contains("B (2) → C (3) → B (2)") == true)
-        #expect(refusal(["A"], [[0]]) == "task 1 (A) depends on itself")
-        #expect(refusal(["A", "B"], [[5], []]) == "task 1 (A) depends on task 6, which does not exist")
+        #expect(refusal(["CFO", "CTO"], [[1], [0]]) == "the task dependencies form a cycle: CFO (task 0) → CTO (task 1) → CFO (task 0)")
+        #expect(refusal(["A", "B", "C"], [[], [2], [1]])?.contains("B (task 1) → C (task 2) → B (task 1)") == true)
+        #expect(refusal(["A"], [[0]]) == "task 0 (A) depends on itself")
+        #expect(refusal(["A", "B"], [[5], []]) == "task 0 (A) depends on task 5, which does not exist (positions count from 0)")
         #expect(refusal(["A"], []) != nil)
     }
 
