@@ -199,11 +199,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func plansAwaitingSynthesis(limit: Int) async throws -> [Plan] {
-        try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM plans WHERE status = 'synthesizing' ORDER BY seq LIMIT ?", arguments: [limit]
-            ).map(Self.plan(from:))
-        }
+        try await oldestPlans(in: .synthesizing, limit: limit)
     }
 
     public func saveFinalPlan(_ finalPlan: FinalPlan, now: Timestamp) async throws -> Plan {
@@ -239,9 +235,14 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func plansAwaitingPlanning(limit: Int) async throws -> [Plan] {
+        try await oldestPlans(in: .planning, limit: limit)
+    }
+
+    /// The oldest plans in a status, for the CEO's work queues (uses `plans_by_status`).
+    private func oldestPlans(in status: PlanStatus, limit: Int) async throws -> [Plan] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM plans WHERE status = 'planning' ORDER BY seq LIMIT ?", arguments: [limit]
+                db, sql: "SELECT * FROM plans WHERE status = ? ORDER BY seq LIMIT ?", arguments: [status.rawValue, limit]
             ).map(Self.plan(from:))
         }
     }
