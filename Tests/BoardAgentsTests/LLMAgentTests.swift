@@ -385,15 +385,12 @@ struct CEOPlannerTests {
         let planner = CEOPlanner(registry: try AgentRegistry(), connections: .offline)
         let unknown = planner.validateError(plan([("CTOO", "x", [])]))
         #expect(unknown?.contains("task 0 names an unknown agent") == true, "\(unknown ?? "")")
-        // Known issue: TaskGraph.order (Sources/BoardCore/TaskGraph.swift:17 and :20) numbers from 1,
-        // and CEOPlanner.validate passes its message on unchanged, so position 2 of a two-task plan
-        // is reported as "task 2 (CFO) depends on task 3".
-        do {
-            let outOfRange = planner.validateError(plan([("CTO", "x", []), ("CFO", "y", [2])]))
-            #expect(outOfRange?.contains("task 1 (CFO) depends on task 2") == true, "\(outOfRange ?? "")")
-            let selfDependent = planner.validateError(plan([("CTO", "x", []), ("CFO", "y", [1])]))
-            #expect(selfDependent?.contains("task 1 (CFO) depends on itself") == true, "\(selfDependent ?? "")")
-        }
+        let outOfRange = planner.validateError(plan([("CTO", "x", []), ("CFO", "y", [2])]))
+        #expect(outOfRange?.contains("task 1 (CFO) depends on task 2") == true, "\(outOfRange ?? "")")
+        let selfDependent = planner.validateError(plan([("CTO", "x", []), ("CFO", "y", [1])]))
+        #expect(selfDependent?.contains("task 1 (CFO) depends on itself") == true, "\(selfDependent ?? "")")
+        let cycle = planner.validateError(plan([("CTO", "x", [1]), ("CFO", "y", [0])]))
+        #expect(cycle?.contains("CTO (task 0)") == true && cycle?.contains("CFO (task 1)") == true, "\(cycle ?? "")")
     }
 
     @Test func aServerErrorWhilePlanningIsAFailureNotARepair() async throws {
@@ -521,12 +518,8 @@ struct LLMSynthesisTests {
             _ = try await synthesizer.synthesize(plan: synthesisPlan(), contributions: contributions(), now: fixedNow)
             let system = try #require(server.requests.first?.message("system"))
             #expect(system.contains(#"{"executive_summary": string"#))
-            // Known issue: Sources/BoardAgents/Synthesizer.swift:131 holds the instructions as one source
-            // line with the indentation of former continuation lines inside it, so the model gets
-            // runs of 13 spaces in the middle of a sentence.
-            do {
-                #expect(!system.contains("   "), "\(system)")
-            }
+            // No runs of spaces left over from the source's line continuations.
+            #expect(!system.contains("  "), "\(system)")
         }
     }
 
