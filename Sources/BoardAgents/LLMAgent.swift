@@ -108,7 +108,9 @@ public struct LLMAgent: Agent {
             jsonSchema: AnalysisFormat.schema, temperature: spec.temperature, contextSize: spec.contextSize,
             keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
         let response = try await Self.chat(client, request, role: definition.role)
-        guard let fields = AnalysisFormat.parse(response.content), case let .string(summary)? = fields["summary"] else {
+        guard let fields = AnalysisFormat.parse(response.content), case let .string(summary)? = fields["summary"],
+              !summary.allSatisfy(\.isWhitespace)
+        else {
             throw AgentFailure(.retryable, """
                 \(definition.role): \(spec.model) at \(spec.baseURL) answered without the expected JSON: \
                 \(response.content.prefix(200))
