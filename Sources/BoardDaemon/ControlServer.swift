@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -33,12 +34,17 @@ final class ControlServer: Service {
     private let handler: RequestHandler
     private let logger: Logger
     private let channel: NIOAsyncChannel<Connection, Never>
+    private let live: LiveConfiguration
+    /// Connections being served; past `control.max_connections` new ones are refused.
+    private let active = Atomic<Int>(0)
 
     /// Binds (or adopts) the socket now, so that start-up fails early (socket in use, directory
     /// missing) and the daemon is reachable before it reports itself ready.
     init(listener: Listener, maxLineBytes: Int, handler: RequestHandler, eventLoopGroup: any EventLoopGroup, logger: Logger)
         async throws
     {
+        self.live = handler.live
+        let live = handler.live
         self.listener = listener
         self.maxLineBytes = maxLineBytes
         self.handler = handler
@@ -49,6 +55,9 @@ final class ControlServer: Service {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { child in
             Self.peerCredentials(of: child).flatMapThrowing { peer in
+                let idle = live.configuration.idleTimeoutSeconds
+                try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
+                try child.pipeline.syncOperations.addHandler(CloseWhenIdle())
                 try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: limit)))
                 return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: child), peer: peer)
             }
@@ -91,9 +100,27 @@ final class ControlServer: Service {
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
-                    group.addTask { await self.serve(connection) }
+                    let limit = live.configuration.maxConnections
+                    if active.wrappingAdd(1, ordering: .relaxed).newValue > limit {
+                        active.wrappingSubtract(1, ordering: .relaxed)
+                        group.addTask { await self.refuse(connection, limit: limit) }
+                        continue
+                    }
+                    group.addTask {
+                        await self.serve(connection)
+                        self.active.wrappingSubtract(1, ordering: .relaxed)
+                    }
                 }
             }
+        }
+    }
+
+    /// Past the connection limit: one clear error, then the connection is closed.
+    private func refuse(_ connection: Connection, limit: Int) async {
+        logger.warning("refused a control connection: \(limit) connections are open (control.max_connections)")
+        let error = RPCError(BoardError(.unavailable, "too many connections to boardd (limit \(limit)); try again later"))
+        try? await connection.channel.executeThenClose { _, outbound in
+            try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))
         }
     }
 
@@ -125,6 +152,19 @@ final class ControlServer: Service {
         } catch {
             // A client that vanished mid-reply is routine; nothing else depends on this connection.
             logger.debug("control connection ended: \(error)")
+        }
+    }
+}
+
+/// Closes a connection that has sent nothing for `control.idle_timeout_s` (IdleStateHandler's signal).
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }

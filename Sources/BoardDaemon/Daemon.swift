@@ -64,7 +64,9 @@ public enum Daemon {
         for pid in OrphanAgents.terminate(claims: claims) {
             logger.warning("stopped an agent process left running by the previous daemon", metadata: ["pid": "\(pid)"])
         }
+        let metrics = Metrics()
         for update in try await store.recoverInterruptedTasks(now: startedAt) {
+            metrics.record(update)
             logger.warning("task recovered after an unclean stop", metadata: [
                 "plan_id": "\(update.task.planID)", "task_id": "\(update.task.taskID)", "agent": "\(update.task.agent)",
                 "event": "task_recovered", "state": "\(update.task.state)",
@@ -85,10 +87,11 @@ public enum Daemon {
         defer { httpClient.shutdown { _ in } }
         let worker = Worker(
             store: store, wake: wake, configuration: configuration, owner: owner,
-            connections: LLMConnections(httpClient: httpClient), logger: logger)
+            connections: LLMConnections(httpClient: httpClient), metrics: metrics, logger: logger)
         let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
-            store: store, worker: worker, wake: wake, live: live, reloader: reloader, startedAt: startedAt, logger: logger)
+            store: store, worker: worker, wake: wake, live: live, reloader: reloader, metrics: metrics, startedAt: startedAt,
+            logger: logger)
         let listener: ControlServer.Listener = activated.map { .inherited($0, path: configuration.socketPath) }
             ?? .path(configuration.socketPath, mode: configuration.socketMode)
         let server = try await ControlServer(

@@ -40,6 +40,7 @@ extension DaemonConfiguration {
             "policy": ["confidence_high": .double(confidencePolicy.high), "confidence_moderate": .double(confidencePolicy.moderate)],
             "control": [
                 "max_line_bytes": .int(Int64(maxLineBytes)), "access_group": .string(accessGroup),
+                "max_connections": .int(Int64(maxConnections)), "idle_timeout_s": .int(idleTimeoutSeconds),
                 "allow_reads_from_anyone": .bool(readsFromAnyone),
             ],
             "backends": backendsJSON,

@@ -28,6 +28,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var confidencePolicy = ConfidencePolicy()
 
     public var maxLineBytes = 1 << 20
+    /// Connections served at once; more are refused with `unavailable`.
+    public var maxConnections = 1024
+    /// A connection that sends nothing for this long is closed.
+    public var idleTimeoutSeconds: Int64 = 600
     /// Members of this group may call every method (as may root and the daemon's own user).
     public var accessGroup = "board"
     /// Read-only methods for anyone who can open the socket.
@@ -84,6 +88,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         check("scheduler.retry_max_delay_ms", \.retryPolicy.maxDelayMilliseconds)
         check("scheduler.shutdown_grace_s", \.shutdownGraceSeconds)
         check("control.max_line_bytes", \.maxLineBytes)
+        check("control.max_connections", \.maxConnections)
+        check("control.idle_timeout_s", \.idleTimeoutSeconds)
         check("control.access_group", \.accessGroup)
         check("control.allow_reads_from_anyone", \.readsFromAnyone)
         check("policy", \.confidencePolicy)
@@ -159,6 +165,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if var control = try root.object("control") {
             maxLineBytes = try control.int("max_line_bytes", in: 1024...(64 << 20)) ?? maxLineBytes
+            maxConnections = try control.int("max_connections", in: 1...65_536) ?? maxConnections
+            idleTimeoutSeconds = Int64(try control.int("idle_timeout_s", in: 1...604_800) ?? Int(idleTimeoutSeconds))
             accessGroup = try control.string("access_group") ?? accessGroup
             readsFromAnyone = try control.bool("allow_reads_from_anyone") ?? readsFromAnyone
             try control.finish()

@@ -13,6 +13,7 @@ struct RequestHandler: Sendable {
     let wake: WakeSignal
     let live: LiveConfiguration
     let reloader: Reloader
+    let metrics: Metrics
     let startedAt: Timestamp
     let logger: Logger
     static let version = "0.1.0"
@@ -30,31 +31,45 @@ struct RequestHandler: Sendable {
 
     /// The reply line, or `nil` for a notification.
     func handle(_ line: Data, caller: Caller = Caller(peer: nil, isMember: { false })) async -> Data? {
+        let started = ContinuousClock.now
+        let (method, reply, failed) = await answer(line, caller: caller)
+        let elapsed = (ContinuousClock.now - started).components
+        metrics.observeRequest(
+            method: method, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, failed: failed)
+        return reply
+    }
+
+    /// The reply, with the method name to account it under and whether it was an error.
+    private func answer(_ line: Data, caller: Caller) async -> (String, Data?, Bool) {
         let request: RPCRequest
         switch Wire.decodeRequest(line) {
         case let .success(decoded): request = decoded
-        case let .failure(failure): return Wire.errorLine(id: failure.id ?? .null, error: failure.error)
+        case let .failure(failure): return ("invalid", Wire.errorLine(id: failure.id ?? .null, error: failure.error), true)
         }
         let id = request.id
+        guard let method = Method(rawValue: request.method) else {
+            let reply = id == nil ? nil : Wire.errorLine(id: id ?? .null, error: .methodNotFound(String(request.method.prefix(100))))
+            return ("unknown", reply, true)
+        }
         do {
-            guard let method = Method(rawValue: request.method) else { throw RPCError.methodNotFound(String(request.method.prefix(100))) }
             let snapshot = live.snapshot
             if let refusal = snapshot.access.check(method, peer: caller.peer, membership: caller.isMember) {
                 logger.warning("refused \(method.rawValue): \(refusal.message)")
                 throw refusal
             }
             let reply = try await dispatch(method, request.params, id: id ?? .null, configuration: snapshot.configuration, caller: caller)
-            return id == nil ? nil : reply
+            return (method.rawValue, id == nil ? nil : reply, false)
         } catch let error as RPCError {
-            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: error)
+            return (method.rawValue, id == nil ? nil : Wire.errorLine(id: id ?? .null, error: error), true)
         } catch let error as BoardError {
             if error.reason == .storage || error.reason == .internalError {
-                logger.error("request \(request.method) failed: \(error.message)")
+                logger.error("request \(method.rawValue) failed: \(error.message)")
             }
-            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: RPCError(error))
+            return (method.rawValue, id == nil ? nil : Wire.errorLine(id: id ?? .null, error: RPCError(error)), true)
         } catch {
-            logger.error("request \(request.method) failed unexpectedly: \(error)")
-            return id == nil ? nil : Wire.errorLine(id: id ?? .null, error: RPCError(BoardError(.internalError, "internal error: \(error)")))
+            logger.error("request \(method.rawValue) failed unexpectedly: \(error)")
+            let failure = RPCError(BoardError(.internalError, "internal error: \(error)"))
+            return (method.rawValue, id == nil ? nil : Wire.errorLine(id: id ?? .null, error: failure), true)
         }
     }
 
@@ -113,6 +128,8 @@ struct RequestHandler: Sendable {
                 needsPlanning: needsPlanning, maxAttempts: maxAttempts)
             let creation = try await store.createPlan(draft, now: .now(), origin: origin)
             if creation.created {
+                metrics.record(.planCreated)
+                metrics.record(.taskCreated, count: creation.tasks.count)
                 logger.info("plan created", metadata: [
                     "plan_id": "\(creation.plan.planID)", "event": "plan_created", "by": "\(origin.actor)",
                     "agents": "\(planned.map(\.role).joined(separator: ","))",
@@ -133,6 +150,8 @@ struct RequestHandler: Sendable {
         case .planCancel:
             let request = try PlanIDParams(params: params)
             let cancellation = try await store.cancelPlan(request.planID, now: .now(), origin: origin)
+            metrics.record(.planCancelled)
+            metrics.record(.taskCancelled, count: cancellation.cancelledTasks)
             for task in cancellation.stoppedTasks { await worker.cancel(task) }
             await worker.cancelCEOWork(request.planID)
             logger.info("plan cancelled", metadata: [
@@ -169,6 +188,7 @@ struct RequestHandler: Sendable {
             let update = try await store.updateTask(
                 request.taskID, .cancel(reason: "cancelled by request"), owner: nil, result: nil, now: .now(),
                 origin: origin)
+            metrics.record(update)
             if update.transition.stopsRunningWork { await worker.cancel(request.taskID) }
             logger.info("task cancelled", metadata: taskMetadata(update.task, .taskCancelled, by: origin))
             await wake.signal()
@@ -191,6 +211,28 @@ struct RequestHandler: Sendable {
                     model: $0.backend.model)
             }
             return try Wire.successLine(id: id, result: AgentsResult(agents: agents, defaultAgents: registry.defaultRoles))
+
+        case .metricsGet:
+            try ParamReader(params).finish()
+            let stats = try await store.statistics()
+            let text = metrics.render(gauges: [
+                ("board_plans_open", "Plans open or planning.", stats.openPlans),
+                ("board_plans_synthesizing", "Plans whose final plan is being written.", stats.synthesizingPlans),
+                ("board_plans_blocked", "Plans waiting for a retry or a cancel.", stats.blockedPlans),
+                ("board_plans_failed", "Plans whose planning or synthesis failed.", stats.failedPlans),
+                ("board_tasks_pending", "Tasks waiting to run.", stats.pendingTasks),
+                ("board_tasks_in_progress", "Tasks running.", stats.runningTasks),
+                ("board_worker_slots", "Tasks the worker may run at once.", configuration.concurrency),
+            ])
+            return try Wire.successLine(id: id, result: MetricsResult(text: text))
+
+        case .backupCreate:
+            var reader = try ParamReader(params)
+            let path = try reader.requiredString("path", maxBytes: 4096)
+            try reader.finish()
+            let result = try await store.backup(to: path)
+            logger.notice("backup written", metadata: ["path": "\(path)", "bytes": "\(result.bytes)", "by": "\(origin.actor)"])
+            return try Wire.successLine(id: id, result: BackupResult(path: path, bytes: result.bytes, integrity: result.integrity))
 
         case .configReload:
             try ParamReader(params).finish()

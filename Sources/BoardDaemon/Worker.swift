@@ -30,6 +30,7 @@ actor Worker {
     private var retryPolicy: RetryPolicy
     private var confidencePolicy: ConfidencePolicy
     private let connections: LLMConnections
+    private let metrics: Metrics
     private var running: [TaskID: Running] = [:]
     /// The CEO's work in flight (planning or synthesis), one per plan.
     private var syntheses: [PlanID: Task<Void, Never>] = [:]
@@ -40,8 +41,9 @@ actor Worker {
 
     init(
         store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
-        logger: Logger
+        metrics: Metrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.wake = wake
         self.owner = owner
@@ -83,8 +85,13 @@ actor Worker {
         let agent = agents[task.agent]
         let timeout = taskTimeoutMilliseconds
         logger.info("task started", metadata: metadata(task, event: .taskStarted, ["attempt": "\(task.attempts)/\(task.maxAttempts)"]))
+        let metrics = metrics
         let handle = Task {
+            let started = ContinuousClock.now
             let outcome = await Self.attempt(claimed, agent: agent, timeoutMilliseconds: timeout)
+            let elapsed = (ContinuousClock.now - started).components
+            metrics.observeTask(
+                agent: task.agent, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
             await self.finish(claimed, outcome)
         }
         running[task.taskID] = Running(handle: handle)
@@ -189,6 +196,7 @@ actor Worker {
         do {
             let update = try await store.updateTask(
                 task.taskID, command, owner: owner, result: result, now: .now(), origin: ChangeOrigin(actor: owner))
+            metrics.record(update)
             log(update)
         } catch let error as BoardError where error.reason == .invalidState {
             logger.info("task result discarded: \(error.message)", metadata: metadata(task, event: nil))
@@ -225,6 +233,7 @@ actor Worker {
         let synthesizer = Synthesizer(ceo: registry.ceo, connections: connections)
         let store = store
         let logger = logger
+        let metrics = metrics
         syntheses[plan.planID] = Task {
             do {
                 let tasks = try await store.tasks(of: plan.planID)
@@ -233,13 +242,17 @@ actor Worker {
                     return Contribution(taskID: task.taskID, result: result)
                 }
                 let finalPlan = try await synthesizer.synthesize(plan: plan, contributions: contributions, now: .now())
-                _ = try await store.saveFinalPlan(finalPlan, now: .now())
+                let now = Timestamp.now()
+                _ = try await store.saveFinalPlan(finalPlan, now: now)
+                metrics.record(.planClosed)
+                metrics.observePlan(seconds: Double(now.milliseconds(since: plan.createdAt)) / 1000)
                 logger.info("plan closed", metadata: [
                     "plan_id": "\(plan.planID)", "event": "plan_closed", "confidence": "\(finalPlan.confidence)",
                 ])
             } catch is CancellationError {
                 // Shutdown: the plan stays `synthesizing` and is picked up again at the next start.
             } catch let failure as AgentFailure {
+                metrics.record(.planFailed)
                 await Self.recordSynthesisFailure(plan.planID, failure.message, store: store, logger: logger)
             } catch let error as BoardError where error.reason == .invalidState {
                 logger.info("synthesis result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
@@ -263,6 +276,7 @@ actor Worker {
         let store = store
         let logger = logger
         let wake = wake
+        let metrics = metrics
         syntheses[plan.planID] = Task {
             do {
                 let brief = GoalBrief(goal: plan.goal, context: plan.context)
@@ -272,6 +286,8 @@ actor Worker {
                     TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts, after: $0.after)
                 }
                 _ = try await store.addPlannedTasks(plan.planID, drafts, now: .now())
+                metrics.record(.planPlanned)
+                metrics.record(.taskCreated, count: drafts.count)
                 logger.info("plan planned", metadata: [
                     "plan_id": "\(plan.planID)", "event": "plan_planned", "agents": "\(planned.map(\.role).joined(separator: ","))",
                 ])
@@ -284,6 +300,7 @@ actor Worker {
                 let message = (error as? AgentFailure)?.message ?? (error as? BoardError)?.message ?? "\(error)"
                 logger.warning("planning failed: \(message)", metadata: ["plan_id": "\(plan.planID)", "event": "plan_failed"])
                 _ = try? await store.failPlanning(plan.planID, error: "planning failed: " + message, now: .now())
+                metrics.record(.planFailed)
             }
             self.synthesisEnded(plan.planID)
         }

@@ -14,12 +14,14 @@ public enum Method: String, CaseIterable, Sendable {
     case eventsList = "events.list"
     case configReload = "config.reload"
     case agentsList = "agents.list"
+    case metricsGet = "metrics.get"
+    case backupCreate = "backup.create"
 
     /// Methods that change state (and, once access control lands, need a privileged caller).
     public var isMutating: Bool {
         switch self {
-        case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry, .configReload: true
-        case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList, .agentsList: false
+        case .planCreate, .planCancel, .planRetrySynthesis, .taskCancel, .taskRetry, .configReload, .backupCreate: true
+        case .ping, .daemonStatus, .planList, .planGet, .planResult, .taskGet, .eventsList, .agentsList, .metricsGet: false
         }
     }
 }

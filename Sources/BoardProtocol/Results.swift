@@ -223,6 +223,30 @@ public struct UsageTotals: Sendable, Equatable, Codable {
     }
 }
 
+/// `metrics.get`: the Prometheus text exposition, as one string.
+public struct MetricsResult: Sendable, Equatable, Codable {
+    public var contentType = "text/plain; version=0.0.4"
+    public var text: String
+
+    public init(text: String) { self.text = text }
+
+    enum CodingKeys: String, CodingKey { case contentType = "content_type", text }
+}
+
+/// `backup.create`
+public struct BackupResult: Sendable, Equatable, Codable {
+    public var path: String
+    public var bytes: Int64
+    /// `PRAGMA integrity_check` of the copy: "ok".
+    public var integrity: String
+
+    public init(path: String, bytes: Int64, integrity: String) {
+        self.path = path
+        self.bytes = bytes
+        self.integrity = integrity
+    }
+}
+
 /// `config.reload`
 public struct ReloadResult: Sendable, Equatable, Codable {
     public var reloaded = true

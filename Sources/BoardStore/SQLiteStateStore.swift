@@ -457,6 +457,36 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func backup(to path: String) async throws -> BackupSummary {
+        guard path.hasPrefix("/") else { throw BoardError(.invalidArgument, "the backup path must be absolute: \(path)") }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw BoardError(.conflict, "\(path) already exists; a backup never overwrites a file")
+        }
+        if closed.load(ordering: .sequentiallyConsistent) { throw BoardStoreError.closed }
+        do {
+            // SQLite's online backup API: a consistent snapshot while the daemon keeps writing. It
+            // blocks for as long as the copy takes, so it runs off Swift's cooperative threads.
+            let pool = pool
+            let integrity = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result {
+                        let copy = try DatabaseQueue(path: path)
+                        defer { try? copy.close() }
+                        try pool.backup(to: copy)
+                        return try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "unknown" }
+                    })
+                }
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+            return BackupSummary(bytes: size, integrity: integrity)
+        } catch {
+            // Leave nothing half-written behind.
+            try? FileManager.default.removeItem(atPath: path)
+            let message = (error as? DatabaseError)?.message ?? "\(error)"
+            throw BoardError(.storage, "cannot write a backup to \(path): \(message)")
+        }
+    }
+
     public func close() async throws {
         guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         await writer.close()

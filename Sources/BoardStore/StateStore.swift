@@ -90,6 +90,12 @@ public struct StoreStatistics: Sendable, Equatable {
     public init() {}
 }
 
+public struct BackupSummary: Sendable, Equatable {
+    public var bytes: Int64
+    /// The copy's own integrity check: "ok" when sound.
+    public var integrity: String
+}
+
 /// Who or what caused a change, recorded in the event's payload.
 public struct ChangeOrigin: Sendable, Equatable {
     public var actor: String
@@ -157,6 +163,8 @@ public protocol StateStore: Sendable {
     /// At start-up: every task still `in_progress` was interrupted by a crash; recover each.
     func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate]
     func statistics() async throws -> StoreStatistics
+    /// A consistent online copy of the whole store at `path` (which must not exist), checked after writing.
+    func backup(to path: String) async throws -> BackupSummary
     /// Flushes and closes; later calls fail with `unavailable`.
     func close() async throws
 }

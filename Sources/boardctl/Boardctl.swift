@@ -22,7 +22,7 @@ struct Boardctl: ParsableCommand {
             Exit status: 0 success; 1 the daemon rejected the request; 2 `plan wait` ended with the plan \
             not closed; 3 `plan wait` timed out; 64 usage error; 69 cannot reach boardd; 76 unexpected reply.
             """,
-        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self, Reload.self, Agents.self])
+        subcommands: [Ping.self, Status.self, PlanCommand.self, TaskCommand.self, Events.self, Reload.self, Agents.self, MetricsCommand.self, Backup.self])
 
     /// `boardctl --socket S --json plan list` should work as well as `boardctl plan list --socket S --json`:
     /// the global options live on every command, so leading ones are moved to the end before parsing.
@@ -147,6 +147,33 @@ struct Agents: ParsableCommand {
                 [$0.role, $0.codename, $0.title, $0.backend, $0.model ?? "-"]
             })
             Output.line("assigned by default: " + result.defaultAgents.joined(separator: ", "))
+        }
+    }
+}
+
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics", abstract: "Print the daemon's metrics in the Prometheus text format.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        try options.show(.metricsGet, as: MetricsResult.self) { result in
+            Output.write(result.text)
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a consistent online copy of the database (it never overwrites a file).",
+        discussion: "boardd writes the file itself, so PATH must be writable by the daemon (under the packaged service: below /var/lib/board).")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "Where to write the copy.") var path: String
+
+    func run() throws {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        try options.show(.backupCreate, .object(["path": .string(absolute)]), as: BackupResult.self) { result in
+            Output.line("backup written to \(result.path) (\(result.bytes) bytes, integrity check: \(result.integrity))")
         }
     }
 }

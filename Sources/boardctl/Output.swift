@@ -36,6 +36,11 @@ enum Output {
         write(STDERR_FILENO, "boardctl: " + text + "\n")
     }
 
+    /// Text as it is, without a newline added.
+    static func write(_ text: String) {
+        write(STDOUT_FILENO, text)
+    }
+
     /// Unbuffered, so stdout and stderr lines interleave in the order they were produced.
     private static func write(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)[...]

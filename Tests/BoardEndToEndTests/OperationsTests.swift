@@ -1,0 +1,78 @@
+import BoardCore
+import Foundation
+import Testing
+
+/// Metrics, backups and the limits that keep hostile or forgetful clients from hurting others.
+@Suite("operations")
+struct OperationsTests {
+    @Test func metricsCountWhatHappenedInThePrometheusFormat() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig())
+            let plan = try await sandbox.boardctl(socket: daemon.socketPath, ["plan", "create", "launch a SaaS", "--wait", "--timeout", "60"])
+            #expect(plan.status == 0, "\(plan)")
+            let metrics = try await sandbox.boardctl(socket: daemon.socketPath, ["metrics"])
+            #expect(metrics.status == 0, "\(metrics)")
+            let lines = metrics.stdout.split(separator: "\n").map(String.init)
+            func value(_ series: String) -> Double? {
+                lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(value("board_plans_created_total") == 1)
+            #expect(value("board_plans_closed_total") == 1)
+            #expect(value("board_tasks_completed_total") == 4)
+            #expect(value("board_tasks_pending") == 0)
+            #expect(value("board_plan_duration_seconds_count") == 1)
+            #expect(lines.contains("# TYPE board_task_duration_seconds histogram"))
+            #expect(lines.contains { $0.hasPrefix("board_task_duration_seconds_bucket{agent=\"CFO\",le=\"+Inf\"} 1") })
+            #expect(lines.contains { $0.hasPrefix("board_control_request_duration_seconds_count{method=\"plan.create\"} 1") })
+            // Every sample line is "name{labels} number".
+            for line in lines where !line.hasPrefix("#") {
+                #expect(Double(line.split(separator: " ").last ?? "") != nil, "\(line)")
+            }
+        }
+    }
+
+    @Test func aBackupIsAConsistentCopyAndNeverOverwrites() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig())
+            let created = try daemon.call("plan.create", ["goal": "keep me", "agents": ["CFO"]])
+            let planID = try #require(created["plan_id"]?.stringValue)
+            let path = sandbox.path("backup.db")
+            let backup = try await sandbox.boardctl(socket: daemon.socketPath, ["backup", path])
+            #expect(backup.status == 0, "\(backup)")
+            #expect(backup.stdout.contains("integrity check: ok"), "\(backup)")
+            let again = try await sandbox.boardctl(socket: daemon.socketPath, ["backup", path])
+            #expect(again.status == 1, "\(again)")
+            #expect(again.stderr.contains("[conflict]"), "\(again)")
+            // Restoring is putting the copy in place of board.db: a daemon opens it, the plan is there.
+            try FileManager.default.createDirectory(atPath: sandbox.path("restored"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path, toPath: sandbox.path("restored/board.db"))
+            let restored = try await sandbox.startDaemon(config: testConfig(), stateDir: "restored")
+            #expect(try restored.plan(planID)["goal"] == "keep me")
+        }
+    }
+
+    @Test func connectionsPastTheLimitAreRefusedAndIdleOnesClosed() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig(extra: ["control": ["max_connections": 3, "idle_timeout_s": 1]]))
+            // The daemon's own readiness probes may still hold places for a moment: retry until served.
+            var held: [RawConnection] = []
+            for _ in 0..<3 {
+                held.append(try await eventually("a connection to be served") { () -> RawConnection? in
+                    let connection = try RawConnection(path: daemon.socketPath)
+                    let reply = try? connection.request(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"# + "\n")
+                    if reply?["result"] != nil { return connection }
+                    connection.close()
+                    return nil
+                })
+            }
+            let extra = try RawConnection(path: daemon.socketPath)
+            let refusal = try #require(try extra.readReply())
+            #expect(refusal["error"]?["data"]?["reason"] == "unavailable", "\(refusal.serialized)")
+            #expect(try extra.waitForClose())
+            // Idle connections are closed, which frees their places.
+            for connection in held { #expect(try connection.waitForClose(), "an idle connection is closed") }
+            let fresh = try RawConnection(path: daemon.socketPath)
+            #expect(try fresh.request(#"{"jsonrpc":"2.0","id":2,"method":"ping"}"# + "\n")["result"]?["pong"] == true)
+        }
+    }
+}
