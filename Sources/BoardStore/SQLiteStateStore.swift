@@ -118,8 +118,9 @@ public final class SQLiteStateStore: StateStore {
                let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
                 let existing = try Self.plan(from: row)
                 let tasks = try Self.tasks(of: existing.planID, db)
+                // A plan the CEO model planned got its tasks later: only the goal and context identify it.
                 guard existing.goal == draft.goal, existing.context == draft.context,
-                      tasks.map(\.agent) == draft.tasks.map(\.agent)
+                      draft.needsPlanning || tasks.map(\.agent) == draft.tasks.map(\.agent)
                 else {
                     throw BoardError(.conflict, """
                         idempotency key \(key) was already used for plan \(existing.planID) with a different goal, context or agents
