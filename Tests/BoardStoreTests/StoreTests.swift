@@ -364,6 +364,26 @@ struct DependencyStoreTests {
         #expect(try await temp.store.plan(plan.plan.planID)?.status == .synthesizing)
     }
 
+    @Test func aPlanTheCEOPlansGetsItsTasksLaterAndReplaysByKey() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let draft = PlanDraft(goal: "g", idempotencyKey: "k", tasks: [], needsPlanning: true, maxAttempts: 3)
+        let created = try await temp.store.createPlan(draft, now: t0, origin: .daemon)
+        #expect(created.plan.status == .planning)
+        #expect(try await temp.store.plansAwaitingPlanning(limit: 10).map(\.planID) == [created.plan.planID])
+        #expect(try await temp.store.plannedMaxAttempts(of: created.plan.planID) == 3)
+        let planned = try await temp.store.addPlannedTasks(
+            created.plan.planID, [TaskDraft(agent: "CTO", description: "x", maxAttempts: 3)], now: t0)
+        #expect(planned.plan.status == .open)
+        #expect(try await temp.store.events(of: created.plan.planID, task: nil, limit: 1).first?.kind == .planPlanned)
+        let replay = try await temp.store.createPlan(draft, now: t0, origin: .daemon)
+        #expect(!replay.created)
+        #expect(replay.plan.planID == created.plan.planID)
+        await #expect(throws: BoardError.self) {
+            _ = try await temp.store.addPlannedTasks(created.plan.planID, [TaskDraft(agent: "CFO", description: "y", maxAttempts: 1)], now: t0)
+        }
+    }
+
     @Test func aCycleIsRefusedAndNothingIsStored() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
