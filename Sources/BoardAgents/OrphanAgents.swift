@@ -17,24 +17,45 @@ public enum OrphanAgents {
         "\(owner) \(task.rawValue)"
     }
 
+    /// An agent process found running, and the claim it carries.
+    public struct Found: Sendable, Equatable {
+        public var pid: pid_t
+        public var owner: String
+        public var task: TaskID
+    }
+
+    /// Every readable process carrying a `BOARD_CLAIM` (agents of any boardd, this one excepted).
+    public static func scan(procRoot: String = "/proc") -> [Found] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return [] }
+        let own = getpid()
+        var found: [Found] = []
+        for entry in entries {
+            guard let pid = pid_t(entry), pid != own,
+                  let environ = FileManager.default.contents(atPath: "\(procRoot)/\(entry)/environ"),
+                  let claim = value(of: claimVariable, in: environ)
+            else { continue }
+            let parts = claim.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let task = TaskID(parts[1]) else { continue }
+            found.append(Found(pid: pid, owner: parts[0], task: task))
+        }
+        return found
+    }
+
+    /// SIGKILL to the process and, when it leads one, its process group.
+    public static func kill(_ pid: pid_t) {
+        let group = getpgid(pid)
+        if group == pid { Glibc.kill(-group, SIGKILL) }
+        Glibc.kill(pid, SIGKILL)
+    }
+
     /// Sends SIGKILL to every process (and its process group) whose `BOARD_CLAIM` is in `claims`.
     /// Returns the pids it signalled. Processes of other users cannot be read and are skipped.
     @discardableResult
     public static func terminate(claims: Set<String>, procRoot: String = "/proc") -> [pid_t] {
-        guard !claims.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return [] }
-        let own = getpid()
-        var killed: [pid_t] = []
-        for entry in entries {
-            guard let pid = pid_t(entry), pid != own,
-                  let environ = FileManager.default.contents(atPath: "\(procRoot)/\(entry)/environ"),
-                  let claim = value(of: claimVariable, in: environ), claims.contains(claim)
-            else { continue }
-            let group = getpgid(pid)
-            if group == pid { kill(-group, SIGKILL) }
-            kill(pid, SIGKILL)
-            killed.append(pid)
-        }
-        return killed
+        guard !claims.isEmpty else { return [] }
+        let matches = scan(procRoot: procRoot).filter { claims.contains(claim(owner: $0.owner, task: $0.task)) }
+        for match in matches { kill(match.pid) }
+        return matches.map(\.pid)
     }
 
     /// Reads `NAME=value` out of a NUL-separated environment block.

@@ -31,10 +31,12 @@ public struct GoalBrief: Sendable, Equatable {
     }
 
     /// Everything but the goal, as one context text for agents and storage.
+    /// The context as given when nothing else was (an empty context stays empty, not absent).
     public var combinedContext: String? {
-        let parts = [context, constraints.map { "Constraints: \($0)" }, deadline.map { "Deadline: \($0)" }, budget.map { "Budget: \($0)" }]
-            .compactMap { $0 }.filter { !$0.isEmpty }
-        return parts.isEmpty ? nil : parts.joined(separator: "\n")
+        let extras = [constraints.map { "Constraints: \($0)" }, deadline.map { "Deadline: \($0)" }, budget.map { "Budget: \($0)" }]
+            .compactMap { $0 }
+        if extras.isEmpty { return context }
+        return ([context].compactMap { $0 }.filter { !$0.isEmpty } + extras).joined(separator: "\n")
     }
 }
 

@@ -59,10 +59,14 @@ public enum Daemon {
         levels: LogLevelControl, notifier: SystemdNotifier, logger: Logger
     ) async throws {
         let startedAt = Timestamp.now()
-        let interrupted = try await store.runningTasks()
-        let claims = Set(interrupted.compactMap { task in task.claimOwner.map { OrphanAgents.claim(owner: $0, task: task.taskID) } })
-        for pid in OrphanAgents.terminate(claims: claims) {
-            logger.warning("stopped an agent process left running by the previous daemon", metadata: ["pid": "\(pid)"])
+        // Agents a crashed daemon left running: any process claiming a task of this database.
+        // (Holding the database's lock means no other live daemon works on these tasks; an agent
+        // of a task cancelled just before the crash counts too.)
+        for agent in OrphanAgents.scan() where try await store.task(agent.task) != nil {
+            OrphanAgents.kill(agent.pid)
+            logger.warning("stopped an agent process left running by the previous daemon", metadata: [
+                "pid": "\(agent.pid)", "task_id": "\(agent.task)", "claim": "\(agent.owner)",
+            ])
         }
         let metrics = Metrics()
         for update in try await store.recoverInterruptedTasks(now: startedAt) {

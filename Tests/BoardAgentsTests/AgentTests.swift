@@ -154,3 +154,14 @@ struct OrphanAgentsTests {
         #expect(bystander.isRunning)
     }
 }
+
+@Suite("Goal briefs")
+struct GoalBriefTests {
+    @Test func anEmptyContextStaysEmptyAndExtrasAreLabelled() {
+        #expect(GoalBrief(goal: "g", context: "").combinedContext == "")
+        #expect(GoalBrief(goal: "g").combinedContext == nil)
+        #expect(GoalBrief(goal: "g", context: "two founders", deadline: "Q2", budget: "$1M").combinedContext
+            == "two founders\nDeadline: Q2\nBudget: $1M")
+        #expect(GoalBrief(goal: "g", context: "", constraints: "no ads").combinedContext == "Constraints: no ads")
+    }
+}
