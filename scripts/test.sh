@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: build everything and run the whole test suite:
-# unit, property, store, protocol, agent and end-to-end tests that spawn the real boardd, then
+# unit, property, store, protocol, agent and end-to-end tests that spawn the real boardd, a short
+# crash soak, then
 # (as root) the system-service tests that install the Debian package under a real systemd.
 # BOARD_SKIP_SYSTEMD_TESTS=1 skips the latter.
 set -euo pipefail
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
+# A short crash soak: SIGKILL boardd under load a few times, then audit the database.
+python3 scripts/soak.py --cycles 5 --bin "$(swift build --show-bin-path)"
 if [ "$(id -u)" -ne 0 ]; then
     echo "skipping the system-service tests (tests/systemd): they need root"
 elif [ "${BOARD_SKIP_SYSTEMD_TESTS:-0}" = 1 ]; then
