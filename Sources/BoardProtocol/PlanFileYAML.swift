@@ -20,8 +20,10 @@ public enum PlanFileYAML {
 
     public static func parse(_ source: String) throws(ParseError) -> JSONValue {
         var lines: [Line] = []
-        for (index, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
+        // Split the bytes, not the Characters: "\r\n" is one Character and would never equal "\n".
+        for (index, bytes) in source.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let raw = String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes, as: UTF8.self)
+            let line = raw[...]
             if line.contains("\t") { throw ParseError(line: index + 1, message: "tabs are not allowed in indentation or values") }
             let indent = line.prefix { $0 == " " }.count
             let text = String(line.dropFirst(indent))
@@ -43,6 +45,9 @@ public enum PlanFileYAML {
     private struct Parser {
         var lines: [Line]
         var position = 0
+        /// Plan files nest four levels; a limit keeps a hostile file from exhausting the stack.
+        static let maxDepth = 64
+        var depth = 0
 
         mutating func skipBlank() {
             while position < lines.count, lines[position].text.isEmpty { position += 1 }
@@ -54,6 +59,11 @@ public enum PlanFileYAML {
 
         mutating func block(indent: Int) throws(ParseError) -> JSONValue {
             guard let line = current else { return .null }
+            guard depth < Self.maxDepth else {
+                throw ParseError(line: line.number, message: "nested more than \(Self.maxDepth) levels deep")
+            }
+            depth += 1
+            defer { depth -= 1 }
             return isSequenceItem(line.text) ? try sequence(indent: indent) : try mapping(indent: indent)
         }
 

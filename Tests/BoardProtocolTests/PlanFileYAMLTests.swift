@@ -41,6 +41,21 @@ struct PlanFileYAMLTests {
         #expect(value == ["a": 12, "b": true, "c": nil, "d": "x\ny", "e": "it's fine", "f": [], "g": "it's"])
     }
 
+    @Test func windowsLineEndingsAreLineEndings() throws {
+        let value = try PlanFileYAML.parse("# c\r\ngoal: open an office\r\ncontext: team of 6\r\nagents:\r\n  - CTO\r\n")
+        #expect(value == ["goal": "open an office", "context": "team of 6", "agents": ["CTO"]])
+    }
+
+    @Test func deepNestingIsRefusedNotAStackOverflow() {
+        let deep = String(repeating: "- ", count: 4100) + "x"
+        #expect(throws: PlanFileYAML.ParseError.self) { _ = try PlanFileYAML.parse(deep) }
+        do {
+            _ = try PlanFileYAML.parse(deep)
+        } catch {
+            #expect(error.message.contains("nested more than 64 levels"))
+        }
+    }
+
     @Test(arguments: [
         ("goal: &anchor x", 1, "not supported"),
         ("goal: x\n\tcontext: y", 2, "tabs"),
