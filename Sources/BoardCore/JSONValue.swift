@@ -18,7 +18,15 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Int64.self) {
             self = .int(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
+            // One canonical form per number: an integral value Int64 can hold is `.int`. Foundation
+            // accepts some fractional texts as Int64 and not others, and JSON cannot mark a number
+            // as a double, so without this `1111111111111111111.11` came back from its own
+            // serialization as a different integer (fuzz/findings, entry 3).
+            if let exact = Int64(exactly: value) {
+                self = .int(exact)
+            } else {
+                self = .double(value)
+            }
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
@@ -71,8 +79,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case let .double(value):
             // JSON has no NaN or infinity; null is the conventional stand-in.
             if value.isFinite {
-                if value == value.rounded(.towardZero), abs(value) < 1e15 {
-                    output += String(Int64(value))
+                if let exact = Int64(exactly: value) {
+                    output += String(exact)
                 } else {
                     output += String(value)
                 }

@@ -46,6 +46,18 @@ struct ValueTests {
         #expect(JSONValue.double(0.25).serialized == "0.25")
     }
 
+    /// fuzz/findings entry 3: numbers must survive decode → serialize → decode unchanged.
+    @Test(arguments: [
+        "1111111111111111111.11", "-1111111111111111111.11", "1111111111111111111.1", "2.0", "-0.0",
+        "1e18", "9223372036854775807", "-9223372036854775808", "1e19", "1.5e300", "0.1", "123456789012345.5",
+    ])
+    func numbersRoundTripThroughTheirSerialization(text: String) throws {
+        let once = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        let twice = try JSONDecoder().decode(JSONValue.self, from: Data(once.serialized.utf8))
+        #expect(twice == once, "\(text) → \(once) → \(once.serialized) → \(twice)")
+        #expect(twice.serialized == once.serialized)
+    }
+
     @Test func confidencePhrasesFollowThePrototypeBands() {
         #expect(Confidence.phrase(0.8) == "high confidence")
         #expect(Confidence.phrase(0.79) == "moderate confidence")
