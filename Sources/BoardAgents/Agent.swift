@@ -63,6 +63,13 @@ public protocol Agent: Sendable {
     var definition: AgentDefinition { get }
     /// Throws `AgentFailure` for a failed attempt, `CancellationError` when cancelled.
     func perform(_ work: AgentWork) async throws -> AgentResult
+    /// True for an agent that returns at once without waiting on anything (the no-op agent):
+    /// the worker then skips the timeout machinery, which would cost more than the work.
+    var isInstant: Bool { get }
+}
+
+extension Agent {
+    public var isInstant: Bool { false }
 }
 
 /// Builds the agent for a definition. LLM agents share the daemon's one HTTP client.
@@ -72,6 +79,7 @@ public enum AgentFactory {
         case .builtin: BuiltinAgent(definition: definition)
         case let .command(spec): CommandAgent(definition: definition, spec: spec)
         case let .llm(spec): LLMAgent(definition: definition, spec: spec, connections: connections)
+        case .noop: NoopAgent(definition: definition)
         }
     }
 }

@@ -8,11 +8,15 @@ public enum AgentBackend: Sendable, Equatable {
     case command(CommandSpec)
     /// A language model behind an Ollama or OpenAI-compatible server.
     case llm(LLMSpec)
+    /// Does nothing and succeeds at once, in process. Made for benchmarks: it measures the
+    /// daemon's own cost per task (store, scheduling, control plane) with no agent work in it.
+    case noop
 
     public var name: String {
         switch self {
         case .builtin: "builtin"
         case .command: "command"
+        case .noop: "noop"
         case let .llm(spec): spec.flavor.rawValue
         }
     }

@@ -90,6 +90,9 @@ public struct AgentRegistry: Sendable, Equatable {
                 case "builtin":
                     if argv != nil { throw BoardError(.invalidConfig, "agents.\(key).command is only for backend \"command\"") }
                     backend = .builtin
+                case "noop":
+                    if argv != nil { throw BoardError(.invalidConfig, "agents.\(key).command is only for backend \"command\"") }
+                    backend = .noop
                 case "command":
                     guard let argv, !argv.isEmpty else {
                         throw BoardError(.invalidConfig, "agents.\(key).command must be a non-empty array (argv) for backend \"command\"")
@@ -181,7 +184,7 @@ public struct BackendDefaults: Sendable, Equatable {
     func backend(named name: String, for key: String, overrides: LLMOverrides?) throws(BoardError) -> AgentBackend {
         if name == "builtin" { return .builtin }
         guard let flavor = LLMSpec.Flavor(rawValue: name), var spec = servers[flavor] else {
-            throw BoardError(.invalidConfig, "agents.\(key).backend must be one of builtin, command, ollama, openai (got \(name))")
+            throw BoardError(.invalidConfig, "agents.\(key).backend must be one of builtin, command, noop, ollama, openai (got \(name))")
         }
         if let overrides {
             spec.model = overrides.model ?? spec.model

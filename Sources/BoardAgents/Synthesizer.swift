@@ -33,6 +33,16 @@ public struct Synthesizer: Sendable {
         case let .llm(spec):
             return try await synthesizeWithModel(
                 spec, plan: plan, contributions: contributions, contributors: contributors, references: references, now: now)
+        case .noop:
+            // A no-op CEO (benchmarks) still closes the plan with a final plan, but writes nothing
+            // of its own into it: the benchmark measures the daemon, not the offline analyst.
+            try Task.checkCancellation()
+            let confidence = contributions.compactMap(\.result.confidence).reduce(0, +) / Double(max(1, contributions.count))
+            return FinalPlan(
+                planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: true,
+                executiveSummary: "no-op synthesis of \(contributions.count) result(s) (backend noop, for benchmarks)",
+                strategy: [], contributors: contributors, risks: [], recommendations: [], confidence: confidence,
+                references: references, createdAt: now)
         case .builtin:
             try Task.checkCancellation()
             let analyses = contributions.map { contribution in

@@ -17,14 +17,18 @@ extension PrefixedID {
 
     /// A fresh random identifier.
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> Self {
-        let value = generator.next()
-        let hex = String(value, radix: 16)
-        return Self(unchecked: Self.prefix + "_" + String(repeating: "0", count: 16 - hex.count) + hex)
+        Self(hex: generator.next())
     }
 
     public static func random() -> Self {
         var generator = SystemRandomNumberGenerator()
         return random(using: &generator)
+    }
+
+    /// The identifier whose 16 hex digits are `value` (the store makes time-ordered ones).
+    public init(hex value: UInt64) {
+        let hex = String(value, radix: 16)
+        self.init(unchecked: Self.prefix + "_" + String(repeating: "0", count: 16 - hex.count) + hex)
     }
 
     /// Accepts the prefix, an underscore and 1–64 characters of `[a-z0-9_-]`, so ids made by a
@@ -75,3 +79,4 @@ public struct EventID: PrefixedID {
     public let rawValue: String
     public init(unchecked rawValue: String) { self.rawValue = rawValue }
 }
+

@@ -13,7 +13,7 @@ extension DaemonConfiguration {
                 "system_prompt": .string(agent.systemPrompt), "backend": .string(agent.backend.name),
             ]
             switch agent.backend {
-            case .builtin: break
+            case .builtin, .noop: break
             case let .command(spec):
                 fields["command"] = .array(spec.argv.map(JSONValue.string))
                 if !spec.environment.isEmpty { fields["environment"] = .object(spec.environment.mapValues(JSONValue.string)) }

@@ -32,6 +32,10 @@ actor Worker {
     private let connections: LLMConnections
     private let metrics: Metrics
     private var running: [TaskID: Running] = [:]
+    /// Outcomes waiting to be recorded. While one write is in flight the next ones gather here
+    /// and go to the store together: one write (and one plan refresh per plan) for many tasks.
+    private var outbox: [(claimed: ClaimedTask, outcome: TaskOutcome)] = []
+    private var recording = false
     /// The CEO's work in flight (planning or synthesis), one per plan.
     private var syntheses: [PlanID: Task<Void, Never>] = [:]
     /// Set once a graceful shutdown began: an attempt that fails from then on was most likely
@@ -134,6 +138,7 @@ actor Worker {
             context: claimed.context, attempt: task.attempts, maxAttempts: task.maxAttempts, claimOwner: task.claimOwner ?? "",
             dependencyResults: claimed.dependencyResults)
         do {
+            if agent.isInstant { return .result(try await agent.perform(work)) }
             return .result(try await withTimeout(milliseconds: timeoutMilliseconds) { try await agent.perform(work) })
         } catch let failure as AgentFailure {
             return .failure(failure)
@@ -193,18 +198,38 @@ actor Worker {
                 command = .fail(error: failure.message, permanent: false, retryDelayMilliseconds: delay)
             }
         }
-        do {
-            let update = try await store.updateTask(
-                task.taskID, command, owner: owner, result: result, now: .now(), origin: ChangeOrigin(actor: owner))
-            metrics.record(update)
-            log(update)
-        } catch let error as BoardError where error.reason == .invalidState {
-            logger.info("task result discarded: \(error.message)", metadata: metadata(task, event: nil))
-        } catch {
-            // The claim stays in_progress in the store; start-up recovery will settle it.
-            logger.error("cannot record the outcome of a task: \(error)", metadata: metadata(task, event: nil))
+        outbox.append((claimed, TaskOutcome(taskID: task.taskID, command: command, result: result)))
+        guard !recording else { return }
+        recording = true
+        while !outbox.isEmpty {
+            let batch = outbox
+            outbox = []
+            await record(batch)
         }
-        running[task.taskID] = nil
+        recording = false
+    }
+
+    /// Stores a batch of outcomes. The running entries stay until then, so a drain waits for it.
+    private func record(_ batch: [(claimed: ClaimedTask, outcome: TaskOutcome)]) async {
+        do {
+            let results = try await store.recordOutcomes(
+                batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner))
+            for (entry, result) in zip(batch, results) {
+                switch result {
+                case let .success(update):
+                    metrics.record(update)
+                    log(update)
+                case let .failure(error) where error.reason == .invalidState:
+                    logger.info("task result discarded: \(error.message)", metadata: metadata(entry.claimed.task, event: nil))
+                case let .failure(error):
+                    logger.error("cannot record the outcome of a task: \(error)", metadata: metadata(entry.claimed.task, event: nil))
+                }
+            }
+        } catch {
+            // The claims stay in_progress in the store; start-up recovery will settle them.
+            logger.error("cannot record the outcome of \(batch.count) task(s): \(error)")
+        }
+        for entry in batch { running[entry.claimed.task.taskID] = nil }
         await wake.signal()
     }
 

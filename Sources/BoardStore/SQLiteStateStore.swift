@@ -115,7 +115,7 @@ public final class SQLiteStateStore: StateStore {
         _ = try TaskGraph.order(names: draft.tasks.map(\.agent), after: draft.tasks.map(\.after))
         return try await writer.perform { db in
             if let key = draft.idempotencyKey,
-               let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
+               let row = try fetchRow(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]) {
                 let existing = try Self.plan(from: row)
                 let tasks = try Self.tasks(of: existing.planID, db)
                 // A plan the CEO model planned got its tasks later: only the goal and context identify it.
@@ -130,9 +130,10 @@ public final class SQLiteStateStore: StateStore {
             }
             let status: PlanStatus = draft.needsPlanning ? .planning : (draft.tasks.isEmpty ? .cancelled : .open)
             let plan = Plan(
-                planID: .random(), goal: draft.goal, context: draft.context, status: status,
+                planID: Self.ids.next(at: now), goal: draft.goal, context: draft.context, status: status,
                 idempotencyKey: draft.idempotencyKey, lastError: nil, createdAt: now, updatedAt: now, closedAt: nil)
-            try db.execute(
+            try execute(
+                db,
                 sql: """
                     INSERT INTO plans (plan_id, goal, context, status, idempotency_key, max_attempts, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -151,7 +152,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func plan(_ id: PlanID) async throws -> Plan? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]).map(Self.plan(from:))
+            try fetchRow(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]).map(Self.plan(from:))
         }
     }
 
@@ -169,11 +170,11 @@ public final class SQLiteStateStore: StateStore {
         return try await read { db in
             let rows: [Row]
             if let status {
-                rows = try Row.fetchAll(
+                rows = try fetchRows(
                     db, sql: "SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                     arguments: [status.rawValue, before, pageSize + 1])
             } else {
-                rows = try Row.fetchAll(
+                rows = try fetchRows(
                     db, sql: "SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?", arguments: [before, pageSize + 1])
             }
             let page = rows.prefix(pageSize)
@@ -208,7 +209,8 @@ public final class SQLiteStateStore: StateStore {
         return try await writer.perform { db in
             var plan = try Self.requirePlan(finalPlan.planID, db)
             let transition = try PlanLifecycle.apply(.synthesisSucceeded, to: plan.status)
-            try db.execute(
+            try execute(
+                db,
                 sql: "INSERT OR REPLACE INTO final_plans (plan_id, content, created_at) VALUES (?, ?, ?)",
                 arguments: [plan.planID.rawValue, String(decoding: content, as: UTF8.self), now.iso8601])
             try Self.store(transition, into: &plan, error: nil, now: now, origin: .daemon, db)
@@ -242,7 +244,7 @@ public final class SQLiteStateStore: StateStore {
     /// The oldest plans in a status, for the CEO's work queues (uses `plans_by_status`).
     private func oldestPlans(in status: PlanStatus, limit: Int) async throws -> [Plan] {
         try await read { db in
-            try Row.fetchAll(
+            try fetchRows(
                 db, sql: "SELECT * FROM plans WHERE status = ? ORDER BY seq LIMIT ?", arguments: [status.rawValue, limit]
             ).map(Self.plan(from:))
         }
@@ -289,7 +291,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func task(_ id: TaskID) async throws -> BoardTask? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]).map(Self.task(from:))
+            try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]).map(Self.task(from:))
         }
     }
 
@@ -299,7 +301,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func pendingTasks(limit: Int) async throws -> [BoardTask] {
         try await read { db in
-            try Row.fetchAll(
+            try fetchRows(
                 db, sql: "SELECT * FROM tasks WHERE state = 'pending' ORDER BY due_at, seq LIMIT ?", arguments: [limit]
             ).map(Self.task(from:))
         }
@@ -320,7 +322,7 @@ public final class SQLiteStateStore: StateStore {
     public func claimDueTasks(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int) async throws -> [ClaimedTask] {
         guard limit > 0 else { return [] }
         return try await writer.perform { db in
-            let rows = try Row.fetchAll(
+            let rows = try fetchRows(
                 db,
                 sql: """
                     SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
@@ -340,7 +342,7 @@ public final class SQLiteStateStore: StateStore {
                 try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
                 var claim = ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"])
                 if !task.dependsOn.isEmpty {
-                    claim.dependencyResults = try Row.fetchAll(
+                    claim.dependencyResults = try fetchRows(
                         db,
                         sql: """
                             SELECT t.* FROM task_dependencies d JOIN tasks t ON t.task_id = d.depends_on
@@ -367,7 +369,7 @@ public final class SQLiteStateStore: StateStore {
         _ id: TaskID, _ command: TaskCommand, owner: String?, result: AgentResult?, now: Timestamp, origin: ChangeOrigin
     ) async throws -> TaskUpdate {
         try await writer.perform { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
+            guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
                 throw BoardError.notFound("task", id.rawValue)
             }
             var task = try Self.task(from: row)
@@ -387,15 +389,70 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
+        -> [Result<TaskUpdate, BoardError>]
+    {
+        guard !outcomes.isEmpty else { return [] }
+        return try await writer.perform { db in
+            var applied: [Result<(BoardTask, TaskTransition), BoardError>] = []
+            applied.reserveCapacity(outcomes.count)
+            var indicesOfPlan: [PlanID: [Int]] = [:]
+            var planOrder: [PlanID] = []
+            for outcome in outcomes {
+                do {
+                    var change: (BoardTask, TaskTransition)?
+                    try db.inSavepoint {
+                        guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [outcome.taskID.rawValue])
+                        else { throw BoardError.notFound("task", outcome.taskID.rawValue) }
+                        var task = try Self.task(from: row)
+                        guard task.state == .inProgress, task.claimOwner == owner else {
+                            throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
+                        }
+                        let step = try TaskLifecycle.apply(outcome.command, to: task.snapshot, now: now)
+                        let complete = outcome.command == .complete
+                        try Self.store(
+                            step, into: &task, result: complete ? outcome.result : nil,
+                            encodedResult: complete ? outcome.encodedResult : nil, now: now, origin: origin, db)
+                        change = (task, step)
+                        return .commit
+                    }
+                    guard let change else { throw BoardStoreError.internalInconsistency("an outcome produced no change") }
+                    if indicesOfPlan[change.0.planID] == nil { planOrder.append(change.0.planID) }
+                    indicesOfPlan[change.0.planID, default: []].append(applied.count)
+                    applied.append(.success(change))
+                } catch {
+                    applied.append(.failure((BoardStoreError.map(error) as? BoardError) ?? BoardError(.storage, "\(error)")))
+                }
+            }
+            // Each plan once, after all of its tasks in this batch: the same status a task-by-task
+            // write would reach, at a fraction of the cost for a plan of many tasks.
+            var results = applied.map { $0.map { _ in TaskUpdate?.none } }
+            for planID in planOrder {
+                let (plan, transition) = try Self.refreshPlan(planID, now: now, origin: origin, db)
+                let indices = indicesOfPlan[planID] ?? []
+                for index in indices {
+                    guard case let .success((task, step)) = applied[index] else { continue }
+                    results[index] = .success(TaskUpdate(
+                        task: task, transition: step, plan: plan, planTransition: index == indices.last ? transition : nil))
+                }
+            }
+            return results.map { result in
+                result.flatMap { update in
+                    update.map { .success($0) } ?? .failure(BoardError(.storage, "internal: an outcome's plan was not refreshed"))
+                }
+            }
+        }
+    }
+
     public func runningTasks() async throws -> [BoardTask] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq").map(Self.task(from:))
+            try fetchRows(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq").map(Self.task(from:))
         }
     }
 
     public func recoverInterruptedTasks(now: Timestamp) async throws -> [TaskUpdate] {
         try await writer.perform { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq")
+            let rows = try fetchRows(db, sql: "SELECT * FROM tasks WHERE state = 'in_progress' ORDER BY seq")
             var updates: [TaskUpdate] = []
             for row in rows {
                 var task = try Self.task(from: row)
@@ -422,11 +479,11 @@ public final class SQLiteStateStore: StateStore {
         return try await read { db in
             let rows: [Row]
             if let task {
-                rows = try Row.fetchAll(
+                rows = try fetchRows(
                     db, sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? ORDER BY seq DESC LIMIT ?",
                     arguments: [task.rawValue, plan.rawValue, count])
             } else {
-                rows = try Row.fetchAll(
+                rows = try fetchRows(
                     db, sql: "SELECT * FROM events WHERE plan_id = ? ORDER BY seq DESC LIMIT ?", arguments: [plan.rawValue, count])
             }
             return try rows.map(Self.event(from:))
@@ -436,7 +493,7 @@ public final class SQLiteStateStore: StateStore {
     public func statistics() async throws -> StoreStatistics {
         try await read { db in
             var stats = StoreStatistics()
-            let rows = try Row.fetchAll(
+            let rows = try fetchRows(
                 db,
                 sql: """
                     SELECT status, count(*) AS n FROM plans
@@ -519,22 +576,23 @@ public final class SQLiteStateStore: StateStore {
     }()
 
     private static let decoder = JSONDecoder()
+    private static let ids = IDSequence()
 
     private static func requirePlan(_ id: PlanID, _ db: Database) throws -> Plan {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
+        guard let row = try fetchRow(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
             throw BoardError.notFound("plan", id.rawValue)
         }
         return try plan(from: row)
     }
 
     private static func tasks(of plan: PlanID, _ db: Database) throws -> [BoardTask] {
-        try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE plan_id = ? ORDER BY position", arguments: [plan.rawValue])
+        try fetchRows(db, sql: "SELECT * FROM tasks WHERE plan_id = ? ORDER BY position", arguments: [plan.rawValue])
             .map(task(from:))
     }
 
     private static func counts(of plan: PlanID, _ db: Database) throws -> TaskCounts {
         var counts = TaskCounts()
-        for row in try Row.fetchAll(
+        for row in try fetchRows(
             db,
             sql: """
                 SELECT state, count(*) AS n, sum(unmet_dependencies > 0) AS waiting FROM tasks
@@ -558,8 +616,8 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func store(
-        _ step: TaskTransition, into task: inout BoardTask, result: AgentResult?, now: Timestamp, origin: ChangeOrigin,
-        _ db: Database
+        _ step: TaskTransition, into task: inout BoardTask, result: AgentResult?, encodedResult: String? = nil, now: Timestamp,
+        origin: ChangeOrigin, _ db: Database
     ) throws {
         task.snapshot = step.task
         task.updatedAt = now
@@ -570,12 +628,14 @@ public final class SQLiteStateStore: StateStore {
         if let result { task.result = result }
         // Errors quote agents' stderr, which may hold any bytes; a NUL would cut the text short.
         task.lastError = task.lastError.map { $0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
-        let resultText = try task.result.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        // Written only when it changes (a result is never taken away): NULL keeps the stored one.
+        let resultText = try result.map { result in try encodedResult ?? String(decoding: encoder.encode(result), as: UTF8.self) }
         let due = step.task.notBefore ?? now
-        try db.execute(
+        try execute(
+                db,
             sql: """
                 UPDATE tasks SET state = ?, attempts = ?, max_attempts = ?, last_error = ?, due_at = ?, claim_owner = ?,
-                                 lease_expires_at = ?, result = ?, extra_passes = ?, updated_at = ?
+                                 lease_expires_at = ?, result = coalesce(?, result), extra_passes = ?, updated_at = ?
                 WHERE task_id = ?
                 """,
             arguments: [task.state.rawValue, task.attempts, task.maxAttempts, task.lastError, due.iso8601, task.claimOwner,
@@ -594,7 +654,8 @@ public final class SQLiteStateStore: StateStore {
         try insertEvent(db, plan: task.planID, task: task.taskID, kind: step.event, payload: .object(payload), now: now)
         if step.task.state == .completed {
             // Dependents become runnable from now on (due now, so they queue fairly behind older work).
-            try db.execute(
+            try execute(
+                db,
                 sql: """
                     UPDATE tasks SET unmet_dependencies = unmet_dependencies - 1, due_at = max(due_at, ?)
                     WHERE task_id IN (SELECT task_id FROM task_dependencies WHERE depends_on = ?)
@@ -606,14 +667,15 @@ public final class SQLiteStateStore: StateStore {
     /// Inserts a plan's tasks with their dependencies and `task_created` events.
     private static func insertTasks(_ drafts: [TaskDraft], into planID: PlanID, now: Timestamp, _ db: Database) throws -> [BoardTask] {
         var tasks: [BoardTask] = []
-        let ids = drafts.map { _ in TaskID.random() }
+        let ids = drafts.map { _ in Self.ids.next(TaskID.self, at: now) }
         for (position, taskDraft) in drafts.enumerated() {
             let dependsOn = Array(Set(taskDraft.after)).sorted().map { ids[$0] }
             let task = BoardTask(
                 taskID: ids[position], planID: planID, agent: taskDraft.agent, description: taskDraft.description,
                 state: .pending, attempts: 0, maxAttempts: max(1, taskDraft.maxAttempts), dependsOn: dependsOn,
                 unmetDependencies: dependsOn.count, createdAt: now, updatedAt: now)
-            try db.execute(
+            try execute(
+                db,
                 sql: """
                     INSERT INTO tasks (task_id, plan_id, position, agent, description, state, attempts, max_attempts,
                                        due_at, depends_on, unmet_dependencies, created_at, updated_at)
@@ -623,7 +685,8 @@ public final class SQLiteStateStore: StateStore {
                             task.maxAttempts, now.iso8601, dependsOn.isEmpty ? nil : idList(dependsOn),
                             dependsOn.count, now.iso8601, now.iso8601])
             for dependency in dependsOn {
-                try db.execute(
+                try execute(
+                db,
                     sql: "INSERT INTO task_dependencies (depends_on, task_id) VALUES (?, ?)",
                     arguments: [dependency.rawValue, task.taskID.rawValue])
             }
@@ -648,7 +711,8 @@ public final class SQLiteStateStore: StateStore {
         if transition.to == .failed { plan.lastError = error }
         if [.synthesizing, .open, .planning].contains(transition.to) { plan.lastError = nil }
         if transition.to.isFinal { plan.closedAt = now }
-        try db.execute(
+        try execute(
+                db,
             sql: "UPDATE plans SET status = ?, last_error = ?, updated_at = ?, closed_at = ? WHERE plan_id = ?",
             arguments: [plan.status.rawValue, plan.lastError, now.iso8601, plan.closedAt?.iso8601, plan.planID.rawValue])
         guard let kind = transition.event else { return }
@@ -664,8 +728,9 @@ public final class SQLiteStateStore: StateStore {
     private static func insertEvent(
         _ db: Database, plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp
     ) throws -> BoardEvent {
-        let event = BoardEvent(eventID: .random(), planID: plan, taskID: task, kind: kind, payload: payload, createdAt: now)
-        try db.execute(
+        let event = BoardEvent(eventID: Self.ids.next(at: now), planID: plan, taskID: task, kind: kind, payload: payload, createdAt: now)
+        try execute(
+                db,
             sql: "INSERT INTO events (event_id, plan_id, task_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [event.eventID.rawValue, plan.rawValue, task?.rawValue, kind.rawValue, payload.serialized, now.iso8601])
         return event
@@ -700,30 +765,53 @@ public final class SQLiteStateStore: StateStore {
             closedAt: try optionalTimestamp(row, "closed_at"))
     }
 
+    /// The columns of `tasks` in table order, as `SELECT *` (and `t.*`) returns them: the order
+    /// migrations v1 and v2 create, on a new database and an upgraded one alike. Decoding by
+    /// position: looking a column up by name costs more than reading it (GRDB compares names
+    /// case-insensitively), and a task row is read at every transition.
+    private static let taskColumns = [
+        "seq", "task_id", "plan_id", "position", "agent", "description", "state", "attempts", "max_attempts", "last_error",
+        "due_at", "claim_owner", "lease_expires_at", "result", "created_at", "updated_at", "depends_on",
+        "unmet_dependencies", "extra_passes",
+    ]
+
     private static func task(from row: Row) throws -> BoardTask {
-        let id: String = row["task_id"]
-        let planText: String = row["plan_id"]
-        let stateText: String = row["state"]
+        // A migration that changed the column order would misread every task: tests (debug) stop here.
+        assert(Array(row.columnNames.prefix(taskColumns.count)) == taskColumns, "tasks columns: \(Array(row.columnNames))")
+        guard row.count >= taskColumns.count else { throw corrupt("tasks has \(row.count) columns") }
+        let id: String = row[1]
+        let planText: String = row[2]
+        let stateText: String = row[6]
         guard let taskID = TaskID(id) else { throw corrupt("task_id = \(id)") }
         guard let planID = PlanID(planText) else { throw corrupt("plan_id = \(planText)") }
         guard let state = TaskState(rawValue: stateText) else { throw corrupt("task state = \(stateText)") }
-        let updatedAt = try timestamp(row, "updated_at")
-        let due = try timestamp(row, "due_at")
+        func timestamp(_ index: Int) throws -> Timestamp {
+            let text: String = row[index]
+            guard let value = Timestamp(iso8601: text) else { throw corrupt("\(taskColumns[index]) = \(text)") }
+            return value
+        }
+        let updatedAt = try timestamp(15)
+        let due = try timestamp(10)
         var result: AgentResult?
-        if let text: String = row["result"] {
+        if let text: String = row[13] {
             result = try? decoder.decode(AgentResult.self, from: Data(text.utf8))
         }
         var dependsOn: [TaskID] = []
-        if let text: String = row["depends_on"], let ids = try? decoder.decode([TaskID].self, from: Data(text.utf8)) {
+        if let text: String = row[16], let ids = try? decoder.decode([TaskID].self, from: Data(text.utf8)) {
             dependsOn = ids
         }
+        var leaseExpiresAt: Timestamp?
+        if let text: String = row[12] {
+            guard let value = Timestamp(iso8601: text) else { throw corrupt("lease_expires_at = \(text)") }
+            leaseExpiresAt = value
+        }
         var task = BoardTask(
-            taskID: taskID, planID: planID, agent: row["agent"], description: row["description"], state: state,
-            attempts: row["attempts"], maxAttempts: row["max_attempts"], lastError: row["last_error"],
-            notBefore: state == .pending && due > updatedAt ? due : nil, claimOwner: row["claim_owner"],
-            leaseExpiresAt: try optionalTimestamp(row, "lease_expires_at"), result: result, dependsOn: dependsOn,
-            unmetDependencies: row["unmet_dependencies"], createdAt: try timestamp(row, "created_at"), updatedAt: updatedAt)
-        task.extraPasses = row["extra_passes"]
+            taskID: taskID, planID: planID, agent: row[4], description: row[5], state: state,
+            attempts: row[7], maxAttempts: row[8], lastError: row[9],
+            notBefore: state == .pending && due > updatedAt ? due : nil, claimOwner: row[11],
+            leaseExpiresAt: leaseExpiresAt, result: result, dependsOn: dependsOn,
+            unmetDependencies: row[17], createdAt: try timestamp(14), updatedAt: updatedAt)
+        task.extraPasses = row[18]
         return task
     }
 
@@ -740,4 +828,20 @@ public final class SQLiteStateStore: StateStore {
             eventID: eventID, planID: planID, taskID: taskText.flatMap(TaskID.init), kind: kind, payload: payload,
             createdAt: try timestamp(row, "created_at"))
     }
+}
+
+// Hot statements are prepared once per connection and reused: preparing a statement (and GRDB's
+// authorizer pass over it) cost more than running it, and every task transition runs several.
+// Only for constant SQL text; the cache holds one statement per distinct text.
+
+private func execute(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws {
+    try db.cachedStatement(sql: sql).execute(arguments: arguments)
+}
+
+private func fetchRows(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Row] {
+    try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+}
+
+private func fetchRow(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
+    try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
 }

@@ -1,4 +1,5 @@
 import BoardCore
+import Foundation
 
 /// A task to create as part of a plan.
 public struct TaskDraft: Sendable, Equatable {
@@ -60,6 +61,29 @@ public struct ClaimedTask: Sendable, Equatable {
     public var context: String?
     /// The results of the tasks it depended on, in dependency order, as context for its agent.
     public var dependencyResults: [AgentResult] = []
+}
+
+/// What one attempt came to, for `recordOutcomes`.
+public struct TaskOutcome: Sendable, Equatable {
+    public var taskID: TaskID
+    public var command: TaskCommand
+    /// Stored only when the command is `complete`.
+    public let result: AgentResult?
+    /// The result as stored, encoded here, by the caller: the store's one writer then has less to do.
+    let encodedResult: String?
+
+    public init(taskID: TaskID, command: TaskCommand, result: AgentResult? = nil) {
+        self.taskID = taskID
+        self.command = command
+        self.result = result
+        encodedResult = result.flatMap { try? String(decoding: TaskOutcome.encoder.encode($0), as: UTF8.self) }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 }
 
 /// The result of a task transition: the task as stored and its plan after the change.
@@ -136,6 +160,13 @@ public protocol StateStore: Sendable {
     func updateTask(
         _ id: TaskID, _ command: TaskCommand, owner: String?, result: AgentResult?, now: Timestamp, origin: ChangeOrigin
     ) async throws -> TaskUpdate
+
+    /// Records what many of `owner`'s attempts came to, in one write: each outcome is checked and
+    /// applied on its own (a refused one, say of a task cancelled meanwhile, fails alone with
+    /// `invalid_state`), and each plan touched is re-derived once, after its tasks. The plan's
+    /// transition, if any, is reported with the last of its task updates.
+    func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
+        -> [Result<TaskUpdate, BoardError>]
 
     /// Cancels the plan and every pending or running task of it.
     func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation

@@ -1,0 +1,71 @@
+import BoardCore
+import Testing
+@testable import BoardStore
+
+@Suite("Outcomes recorded in batches")
+struct OutcomeBatchTests {
+    func result(_ agent: String) -> AgentResult {
+        AgentResult(agent: agent, codename: agent.lowercased(), backend: "noop", offline: true, summary: "done by \(agent)")
+    }
+
+    @Test func aBatchAppliesEachOutcomeAloneAndMovesEachPlanOnce() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let first = try await temp.store.createPlan(draft(roles: ["CFO", "CTO"]), now: t0, origin: .daemon)
+        let second = try await temp.store.createPlan(draft(roles: ["CMO", "COO"]), now: t0, origin: .daemon)
+        let claimed = try await temp.store.claimDueTasks(owner: "w1", now: t0, leaseMilliseconds: 1000, limit: 4).map(\.task)
+        #expect(claimed.count == 4)
+        // The person cancels the CMO task while its attempt runs: its report must be refused alone.
+        let cmo = try #require(claimed.first { $0.agent == "CMO" })
+        _ = try await temp.store.updateTask(cmo.taskID, .cancel(reason: "user"), owner: nil, result: nil, now: t0, origin: .daemon)
+
+        let outcomes = claimed.map { TaskOutcome(taskID: $0.taskID, command: .complete, result: result($0.agent)) }
+        let results = try await temp.store.recordOutcomes(outcomes, owner: "w1", now: t0.adding(milliseconds: 5), origin: worker)
+        #expect(results.count == 4)
+        for (task, outcome) in zip(claimed, results) {
+            switch outcome {
+            case let .success(update):
+                #expect(task.agent != "CMO")
+                #expect(update.task.taskID == task.taskID)
+                #expect(update.task.state == .completed)
+                #expect(update.task.result == result(task.agent))
+                #expect(update.plan.planID == task.planID)
+            case let .failure(error):
+                #expect(task.agent == "CMO")
+                #expect(error.reason == .invalidState)
+            }
+        }
+        // Each plan moves once, reported with its last task of the batch (a cancelled task counts
+        // as settled, so the second plan is done too).
+        let transitions = results.compactMap { try? $0.get() }.compactMap { update in update.planTransition.map { (update.task.agent, $0.to) } }
+        #expect(transitions.map(\.0) == ["CTO", "COO"])
+        #expect(transitions.allSatisfy { $0.1 == .synthesizing })
+        #expect(try await temp.store.plan(first.plan.planID)?.status == .synthesizing)
+        #expect(try await temp.store.plan(second.plan.planID)?.status == .synthesizing)
+
+        let stored = try #require(try await temp.store.task(cmo.taskID))
+        #expect(stored.state == .cancelled)
+        #expect(stored.result == nil, "the refused report left nothing behind")
+        let events = try await temp.store.events(of: first.plan.planID, task: nil, limit: 100).map(\.kind)
+        #expect(events.filter { $0 == .taskCompleted }.count == 2)
+        #expect(events.filter { $0 == .planSynthesizing }.count == 1)
+    }
+
+    @Test func idsOfNewRowsIncreaseInCreationOrder() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        var planIDs: [PlanID] = []
+        var taskIDs: [TaskID] = []
+        for _ in 0..<20 {
+            let creation = try await temp.store.createPlan(draft(roles: ["CFO", "CTO", "CMO"]), now: t0, origin: .daemon)
+            planIDs.append(creation.plan.planID)
+            taskIDs += creation.tasks.map(\.taskID)
+        }
+        #expect(planIDs == planIDs.sorted())
+        #expect(taskIDs == taskIDs.sorted())
+        #expect(Set(taskIDs).count == taskIDs.count)
+        #expect(planIDs.allSatisfy { PlanID($0.rawValue) != nil && $0.rawValue.count == 21 }, "same shape as before")
+        let events = try await temp.store.events(of: planIDs[0], task: nil, limit: 100)
+        #expect(events.map(\.eventID) == events.map(\.eventID).sorted(by: >), "newest first is also the id order")
+    }
+}
