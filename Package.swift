@@ -143,7 +143,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardEndToEndTests",
-            dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon", "BoardTestSupport"],
+            // GRDB only to inspect a stopped daemon's database and to hold a lock on a live one.
+            dependencies: ["BoardProtocol", "BoardCore", "BoardDaemon", "BoardTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ]

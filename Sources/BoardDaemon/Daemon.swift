@@ -42,21 +42,39 @@ public enum Daemon {
         notifier.extendTimeout(by: .seconds(90))
         let store = try SQLiteStateStore(configuration: StoreConfiguration(
             path: configuration.databasePath, synchronous: configuration.synchronous))
+        let files = DatabaseFiles(path: configuration.databasePath)
         do {
             try await serve(
-                store: store, activated: activated, source: source, configuration: configuration, levels: levels,
-                notifier: notifier, logger: logger)
+                store: store, files: files, activated: activated, source: source, configuration: configuration,
+                levels: levels, notifier: notifier, logger: logger)
         } catch {
             try? await store.close()
             throw error
         }
-        try await store.close()
+        // Checked before closing: a clean close removes the -wal and -shm files itself.
+        let change = files.change()
+        do {
+            try await store.close()
+        } catch {
+            // A full disk, typically: the checkpoint could not copy the log into the database file.
+            let reason = (error as? BoardError)?.message ?? "\(error)"
+            throw BoardError(.storage, """
+                cannot fold the write-ahead log back into the database at stop: \(reason). Nothing acknowledged \
+                is lost: keep \(configuration.databasePath)-wal beside the database, the next start applies it
+                """)
+        }
+        if let change {
+            throw BoardError(.storage, """
+                \(change) while boardd was running: what it held is gone unless it was saved with `boardctl backup` \
+                (writes were refused from then on)
+                """)
+        }
         logger.notice("boardd stopped")
     }
 
     private static func serve(
-        store: SQLiteStateStore, activated: Int32?, source: ConfigurationSource, configuration: DaemonConfiguration,
-        levels: LogLevelControl, notifier: SystemdNotifier, logger: Logger
+        store: SQLiteStateStore, files: DatabaseFiles, activated: Int32?, source: ConfigurationSource,
+        configuration: DaemonConfiguration, levels: LogLevelControl, notifier: SystemdNotifier, logger: Logger
     ) async throws {
         let startedAt = Timestamp.now()
         // Agents a crashed daemon left running: any process claiming a task of this database.
@@ -95,7 +113,7 @@ public enum Daemon {
         let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
             store: store, worker: worker, wake: wake, live: live, reloader: reloader, metrics: metrics, startedAt: startedAt,
-            logger: logger)
+            databaseFiles: files, logger: logger)
         let listener: ControlServer.Listener = activated.map { .inherited($0, path: configuration.socketPath) }
             ?? .path(configuration.socketPath, mode: configuration.socketMode)
         let server = try await ControlServer(

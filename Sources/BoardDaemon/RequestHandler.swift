@@ -15,6 +15,8 @@ struct RequestHandler: Sendable {
     let reloader: Reloader
     let metrics: Metrics
     let startedAt: Timestamp
+    /// Noticed by `daemon.status` too: a database deleted under the daemon is reported, not hidden.
+    let databaseFiles: DatabaseFiles
     let logger: Logger
     static let version = "0.1.0"
 
@@ -84,6 +86,7 @@ struct RequestHandler: Sendable {
 
         case .daemonStatus:
             try ParamReader(params).finish()
+            if let refusal = databaseFiles.writeRefusal() { throw refusal }
             let stats = try await store.statistics()
             let now = Timestamp.now()
             let status = DaemonStatus(

@@ -13,6 +13,8 @@ actor GroupCommitWriter {
     }
 
     private let pool: DatabasePool
+    /// A write after the database file was deleted or replaced would be lost: refused instead.
+    private let files: DatabaseFiles
     private let maxBatch: Int
     private var queue: [PendingWrite] = []
     private var flushing = false
@@ -21,6 +23,7 @@ actor GroupCommitWriter {
     init(pool: DatabasePool, maxBatch: Int = 4096) {
         self.pool = pool
         self.maxBatch = maxBatch
+        files = DatabaseFiles(path: pool.path)
     }
 
     func perform<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -48,8 +51,9 @@ actor GroupCommitWriter {
             let batch = Array(queue.prefix(count))
             queue.removeFirst(count)
             do {
-                let results = try await pool.write { db in
-                    batch.map { item -> Result<any Sendable, any Error> in
+                let results = try await pool.write { [files] db in
+                    if let refusal = files.writeRefusal() { throw refusal }
+                    return batch.map { item -> Result<any Sendable, any Error> in
                         do {
                             var value: (any Sendable)?
                             try db.inSavepoint {
@@ -67,7 +71,7 @@ actor GroupCommitWriter {
                     item.continuation.resume(with: result.mapError(BoardStoreError.map))
                 }
             } catch {
-                // The commit itself failed (disk full, I/O error): nothing of the batch was written.
+                // The commit itself failed (disk full, I/O error, locked, the file deleted): nothing of the batch was written.
                 let mapped = BoardStoreError.map(error)
                 for item in batch { item.continuation.resume(throwing: mapped) }
             }
