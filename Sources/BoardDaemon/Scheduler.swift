@@ -92,12 +92,14 @@ final class Scheduler: Service {
             guard free > 0 else { return (true, 0) }
             let claimed = try await store.claimDueTasks(
                 owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
-            for task in claimed { await worker.start(task) }
+            await worker.start(claimed)
             return (claimed.count == free, claimed.count)
         } catch {
             // A store error (disk full, locked) must not kill the loop: log and retry at the next poll.
+            // Reported as saturated so that the loop waits a whole poll interval: the next due time
+            // may well be past already, and waiting for it would retry (and log) in a tight loop.
             logger.error("scheduler: \(error)")
-            return (false, 0)
+            return (true, 0)
         }
     }
 

@@ -84,6 +84,10 @@ actor Worker {
 
     // MARK: Tasks
 
+    func start(_ batch: [ClaimedTask]) {
+        for claimed in batch { start(claimed) }
+    }
+
     func start(_ claimed: ClaimedTask) {
         let task = claimed.task
         let agent = agents[task.agent]
@@ -211,23 +215,34 @@ actor Worker {
 
     /// Stores a batch of outcomes. The running entries stay until then, so a drain waits for it.
     private func record(_ batch: [(claimed: ClaimedTask, outcome: TaskOutcome)]) async {
-        do {
-            let results = try await store.recordOutcomes(
-                batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner))
-            for (entry, result) in zip(batch, results) {
-                switch result {
-                case let .success(update):
-                    metrics.record(update)
-                    log(update)
-                case let .failure(error) where error.reason == .invalidState:
-                    logger.info("task result discarded: \(error.message)", metadata: metadata(entry.claimed.task, event: nil))
-                case let .failure(error):
-                    logger.error("cannot record the outcome of a task: \(error)", metadata: metadata(entry.claimed.task, event: nil))
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                let results = try await store.recordOutcomes(
+                    batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner))
+                for (entry, result) in zip(batch, results) {
+                    switch result {
+                    case let .success(update):
+                        metrics.record(update)
+                        log(update)
+                    case let .failure(error) where error.reason == .invalidState:
+                        logger.info("task result discarded: \(error.message)", metadata: metadata(entry.claimed.task, event: nil))
+                    case let .failure(error):
+                        logger.error("cannot record the outcome of a task: \(error)", metadata: metadata(entry.claimed.task, event: nil))
+                    }
                 }
+            } catch let error as BoardError where error.reason == .storage && !draining {
+                // A full disk or a lock: keep the outcomes and write them once the store takes them
+                // (their slots stay busy meanwhile, so no new work piles up behind them).
+                logger.error("cannot record the outcome of \(batch.count) task(s), retrying in \(delay): \(error.message)")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+                continue
+            } catch {
+                // The claims stay in_progress in the store; start-up recovery will settle them.
+                logger.error("cannot record the outcome of \(batch.count) task(s): \(error)")
             }
-        } catch {
-            // The claims stay in_progress in the store; start-up recovery will settle them.
-            logger.error("cannot record the outcome of \(batch.count) task(s): \(error)")
+            break
         }
         for entry in batch { running[entry.claimed.task.taskID] = nil }
         await wake.signal()
@@ -235,10 +250,12 @@ actor Worker {
 
     private func log(_ update: TaskUpdate) {
         let task = update.task
+        let level: Logger.Level = task.state == .escalated || task.state == .failed ? .warning : .info
+        // Building the metadata costs more than the transition itself at high rates: only when logged.
+        guard logger.logLevel <= level else { return }
         var extra: Logger.Metadata = ["state": "\(task.state)", "attempt": "\(task.attempts)/\(task.maxAttempts)"]
         if let error = task.lastError, task.state != .completed { extra["error"] = "\(error)" }
         if let notBefore = task.notBefore { extra["not_before"] = "\(notBefore)" }
-        let level: Logger.Level = task.state == .escalated || task.state == .failed ? .warning : .info
         logger.log(level: level, "task \(update.transition.event.rawValue)", metadata: metadata(task, event: update.transition.event, extra))
         if let planTransition = update.planTransition, let event = planTransition.event {
             logger.info("plan \(planTransition.to)", metadata: ["plan_id": "\(update.plan.planID)", "event": "\(event)"])
@@ -281,6 +298,11 @@ actor Worker {
                 await Self.recordSynthesisFailure(plan.planID, failure.message, store: store, logger: logger)
             } catch let error as BoardError where error.reason == .invalidState {
                 logger.info("synthesis result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
+            } catch let error as BoardError where error.reason == .storage {
+                // The final plan could not be stored (a full disk, a lock): the plan stays
+                // `synthesizing` and the scheduler tries again at a later poll. Recording a
+                // failure instead would be a smaller write that might fit, failing a sound plan.
+                logger.error("cannot store the final plan, will try again: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
             } catch {
                 await Self.recordSynthesisFailure(plan.planID, "\(error)", store: store, logger: logger)
             }
@@ -321,6 +343,9 @@ actor Worker {
                 // Shutdown: the plan stays `planning` and is planned at the next start.
             } catch let error as BoardError where error.reason == .invalidState {
                 logger.info("planning result discarded: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
+            } catch let error as BoardError where error.reason == .storage {
+                // As for a final plan: the plan stays `planning` and is planned again at a later poll.
+                logger.error("cannot store the CEO's plan, will try again: \(error.message)", metadata: ["plan_id": "\(plan.planID)"])
             } catch {
                 let message = (error as? AgentFailure)?.message ?? (error as? BoardError)?.message ?? "\(error)"
                 logger.warning("planning failed: \(message)", metadata: ["plan_id": "\(plan.planID)", "event": "plan_failed"])

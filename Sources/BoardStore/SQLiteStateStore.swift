@@ -90,6 +90,10 @@ public final class SQLiteStateStore: StateStore {
             if superseded { throw newerSchemaError(path) }
         } catch let error as BoardError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+            // Read without its log, the file can look damaged: a checkpoint cut short (a crash, a
+            // full disk) leaves some of the log's pages in it. The check after opening, with the log, decides.
+            return
         } catch {
             throw BoardError(.storage, "cannot open database at \(path): \(describe(error))")
         }
