@@ -122,18 +122,27 @@ struct StorageFailureTests {
                     agents: ["CTO": try gatedAgent(sandbox, gate: gate), "CMO": failOnce],
                     scheduler: [
                         "concurrency": 2, "poll_interval_ms": .int(Int64(pollMilliseconds)),
-                        "retry_base_delay_ms": 4000, "retry_max_delay_ms": 4000,
+                        // A wide window (5–10 s) to see the task waiting: in a full parallel test run
+                        // this test's probes can be late by seconds.
+                        "retry_base_delay_ms": 10000, "retry_max_delay_ms": 10000,
                     ])
                 let daemon = try await sandbox.startDaemon(config: config)
                 let running = try createPlan(daemon, goal: "running when the disk fills")
                 let runningTask = try #require(running.tasks.first)
                 _ = try await daemon.waitForTaskState(runningTask, "in_progress")
-                // Its first attempt fails at once; the next one is due 2–4 s later.
+                // Its first attempt fails at once; the next one is due 5–10 s later.
                 let waiting = try createPlan(daemon, goal: "waiting for a retry when the disk fills", agents: ["CMO"])
                 let waitingTask = try #require(waiting.tasks.first)
-                try await eventually("the first attempt to fail") { () -> Bool? in
-                    let task = try daemon.task(waitingTask)
-                    return task["state"] == "pending" && task["attempts"]?.intValue == 1 ? true : nil
+                var lastSeen = ""
+                do {
+                    try await eventually("the first attempt to fail") { () -> Bool? in
+                        let task = try daemon.task(waitingTask)
+                        lastSeen = task.serialized
+                        return task["state"] == "pending" && task["attempts"]?.intValue == 1 ? true : nil
+                    }
+                } catch {
+                    Issue.record("the task: \(lastSeen)\nboardd's log: \(daemon.log.suffix(4000))")
+                    throw error
                 }
 
                 // Fill the file system to the last byte.
@@ -159,9 +168,12 @@ struct StorageFailureTests {
                 // The retry comes due with a slot free: the claim fails. The scheduler should say
                 // so about once per poll, not retry in a tight loop.
                 try await Task.sleep(for: .milliseconds(max(0, due.milliseconds(since: wallClock())) + 100))
-                let before = schedulerErrors(daemon)
+                // Counted by the lines' own timestamps: under load the test reads the log late.
+                let windowStart = wallClock()
                 try await Task.sleep(for: .seconds(2))
-                let storm = schedulerErrors(daemon) - before
+                let windowEnd = wallClock()
+                try await Task.sleep(for: .milliseconds(500))
+                let storm = schedulerErrors(daemon, from: windowStart, to: windowEnd)
                 #expect(storm >= 1, "the failing claims are logged")
                 #expect(storm <= 2_000 / pollMilliseconds + 5, "\(storm) scheduler errors in 2 s")
                 #expect(try daemon.task(waitingTask)["state"] == "pending")
@@ -433,9 +445,15 @@ func wallClock() -> Timestamp {
     Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
 }
 
-/// How many times the scheduler has logged a failed round so far.
-func schedulerErrors(_ daemon: DaemonProcess) -> Int {
-    daemon.log.split(separator: "\n").count { $0.contains(" error scheduler: ") }
+/// How many times the scheduler has logged a failed round so far (or, given a window, in it:
+/// each stderr line starts with its timestamp).
+func schedulerErrors(_ daemon: DaemonProcess, from start: Timestamp? = nil, to end: Timestamp? = nil) -> Int {
+    daemon.log.split(separator: "\n").count { line in
+        guard line.contains(" error scheduler: ") else { return false }
+        guard let start, let end else { return true }
+        guard let stamp = line.split(separator: " ").first.flatMap({ Timestamp(iso8601: String($0)) }) else { return false }
+        return stamp >= start && stamp < end
+    }
 }
 
 /// A stopped daemon's database, opened read-only: `PRAGMA integrity_check` and the plans in it.
