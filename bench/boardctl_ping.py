@@ -21,7 +21,11 @@ No peer script: /bin/true is the floor measured in the same run.
 
 Target: `boardctl ping` <= 5 ms (the median).
 
-Usage: python3 bench/boardctl_ping.py [--bin .build/release] [--n 300] [--warmup 20] [--repeat 3]
+Usage: python3 bench/boardctl_ping.py [--bin .build/release] [--boardctl PATH] [--n 300] [--warmup 20] [--repeat 3]
+
+The packaged boardctl links the Swift runtime statically (packaging/build-deb.sh): to time that one,
+  swift build -c release --static-swift-stdlib --scratch-path /tmp/static-build --product boardctl
+  python3 bench/boardctl_ping.py --boardctl /tmp/static-build/release/boardctl
 """
 import argparse, hashlib, os, statistics as st, subprocess, sys
 
@@ -35,6 +39,8 @@ ap.add_argument("--n", type=int, default=300, help="measured spawns per command 
 ap.add_argument("--warmup", type=int, default=20, help="unmeasured spawns before each measured loop")
 ap.add_argument("--repeat", type=int, default=3)
 ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
+ap.add_argument("--boardctl", help="the boardctl to time (default: BIN/boardctl); e.g. the packaged one, "
+                "built with --static-swift-stdlib as packaging/build-deb.sh does")
 a = ap.parse_args()
 
 SPAWN_C = r"""
@@ -106,7 +112,7 @@ def load():
 
 
 exe = build()
-boardctl = os.path.abspath(os.path.join(a.bin, "boardctl"))
+boardctl = os.path.abspath(a.boardctl or os.path.join(a.bin, "boardctl"))
 print(f"== scenario 8: `boardctl ping` wall time, fresh process each time, {a.n} spawns per run after {a.warmup} "
       f"warm-up, posix_spawn + waitpid from C; {load()}", flush=True)
 config = {"store": {"synchronous": "full"}, "daemon": {"log_level": "warning"}}

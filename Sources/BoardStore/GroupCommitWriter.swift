@@ -55,13 +55,7 @@ actor GroupCommitWriter {
                     if let refusal = files.writeRefusal() { throw refusal }
                     return batch.map { item -> Result<any Sendable, any Error> in
                         do {
-                            var value: (any Sendable)?
-                            try db.inSavepoint {
-                                value = try item.work(db)
-                                return .commit
-                            }
-                            guard let value else { throw BoardStoreError.internalInconsistency("write produced no value") }
-                            return .success(value)
+                            return .success(try db.inCachedSavepoint { try item.work(db) })
                         } catch {
                             return .failure(error)
                         }

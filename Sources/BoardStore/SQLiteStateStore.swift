@@ -404,8 +404,7 @@ public final class SQLiteStateStore: StateStore {
             var planOrder: [PlanID] = []
             for outcome in outcomes {
                 do {
-                    var change: (BoardTask, TaskTransition)?
-                    try db.inSavepoint {
+                    let change = try db.inCachedSavepoint { () throws -> (BoardTask, TaskTransition) in
                         guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [outcome.taskID.rawValue])
                         else { throw BoardError.notFound("task", outcome.taskID.rawValue) }
                         var task = try Self.task(from: row)
@@ -417,10 +416,8 @@ public final class SQLiteStateStore: StateStore {
                         try Self.store(
                             step, into: &task, result: complete ? outcome.result : nil,
                             encodedResult: complete ? outcome.encodedResult : nil, now: now, origin: origin, db)
-                        change = (task, step)
-                        return .commit
+                        return (task, step)
                     }
-                    guard let change else { throw BoardStoreError.internalInconsistency("an outcome produced no change") }
                     if indicesOfPlan[change.0.planID] == nil { planOrder.append(change.0.planID) }
                     indicesOfPlan[change.0.planID, default: []].append(applied.count)
                     applied.append(.success(change))
