@@ -82,17 +82,20 @@ final class Scheduler: Service {
     /// One round of claiming. Returns whether every slot is busy, and how many tasks it claimed.
     private func tick() async -> (saturated: Bool, claimed: Int) {
         do {
+            // Claims first: a free slot waits for nothing else (the plans' turn comes right after).
+            let free = await worker.freeSlots
+            var claimed: [ClaimedTask] = []
+            if free > 0 {
+                claimed = try await store.claimDueTasks(
+                    owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
+                await worker.start(claimed)
+            }
             for plan in try await store.plansAwaitingPlanning(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.planWithCEO(plan)
             }
             for plan in try await store.plansAwaitingSynthesis(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.synthesize(plan)
             }
-            let free = await worker.freeSlots
-            guard free > 0 else { return (true, 0) }
-            let claimed = try await store.claimDueTasks(
-                owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
-            await worker.start(claimed)
             return (claimed.count == free, claimed.count)
         } catch {
             // A store error (disk full, locked) must not kill the loop: log and retry at the next poll.

@@ -36,6 +36,8 @@ actor Worker {
     /// and go to the store together: one write (and one plan refresh per plan) for many tasks.
     private var outbox: [(claimed: ClaimedTask, outcome: TaskOutcome)] = []
     private var recording = false
+    /// Outcomes in the write in flight.
+    private var recordingCount = 0
     /// The CEO's work in flight (planning or synthesis), one per plan.
     private var syntheses: [PlanID: Task<Void, Never>] = [:]
     /// Set once a graceful shutdown began: an attempt that fails from then on was most likely
@@ -76,8 +78,12 @@ actor Worker {
         confidencePolicy = configuration.confidencePolicy
     }
 
-    var freeSlots: Int { max(0, concurrency - running.count) }
-    var runningCount: Int { running.count }
+    /// A slot is free once its agent is done, before the outcome is stored: the scheduler's next
+    /// claim then joins the same group commit as that outcome instead of waiting for it. (Its
+    /// entry in `running` stays until the outcome is stored, so a drain still waits for it.)
+    var freeSlots: Int { max(0, concurrency - runningCount) }
+    /// Attempts whose agent is still at work.
+    var runningCount: Int { running.count - outbox.count - recordingCount }
     var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
 
     func isSynthesizing(_ plan: PlanID) -> Bool { syntheses[plan] != nil }
@@ -203,12 +209,16 @@ actor Worker {
             }
         }
         outbox.append((claimed, TaskOutcome(taskID: task.taskID, command: command, result: result)))
+        // The slot is free now: let the scheduler claim the next task while this outcome is written.
+        await wake.signal()
         guard !recording else { return }
         recording = true
         while !outbox.isEmpty {
             let batch = outbox
             outbox = []
+            recordingCount = batch.count
             await record(batch)
+            recordingCount = 0
         }
         recording = false
     }
