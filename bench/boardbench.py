@@ -51,7 +51,9 @@ def noop_config(sync="full", concurrency=256, log_level="warning", extra=None):
         "store": {"synchronous": sync},
         "daemon": {"log_level": log_level},
         "scheduler": {"concurrency": concurrency},
-        "agents": {role: {"backend": "noop"} for role in NOOP_AGENTS},
+        # The CEO too: its synthesis of each plan is then a no-op as well (the offline analyst's
+        # would cost more CPU than the plan's 64 tasks).
+        "agents": {role: {"backend": "noop"} for role in NOOP_AGENTS + ["CEO"]},
     }
     for section, values in (extra or {}).items():
         config.setdefault(section, {}).update(values)
