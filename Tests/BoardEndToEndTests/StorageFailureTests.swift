@@ -95,7 +95,8 @@ struct StorageFailureTests {
                 for planID in acknowledged.keys {
                     _ = try await restarted.waitForPlanStatus(planID, "closed", timeout: .seconds(60))
                 }
-                #expect(try await restarted.stop() == .exited(0))
+                let restartedStop = try await restarted.stop()
+                #expect(restartedStop == .exited(0), "\(restarted.log.suffix(1500))")
                 let audit = try inspectDatabase(database)
                 #expect(audit.integrity == "ok")
                 #expect(Set(acknowledged.keys).isSubset(of: audit.planIDs))
