@@ -123,15 +123,15 @@ struct StorageFailureTests {
                     agents: ["CTO": try gatedAgent(sandbox, gate: gate), "CMO": failOnce],
                     scheduler: [
                         "concurrency": 2, "poll_interval_ms": .int(Int64(pollMilliseconds)),
-                        // A wide window (5–10 s) to see the task waiting: in a full parallel test run
-                        // this test's probes can be late by seconds.
-                        "retry_base_delay_ms": 10000, "retry_max_delay_ms": 10000,
+                        // A wide window (15–30 s) to see the task waiting: in a full parallel test
+                        // run on 2 cores this test's probes were seen starved for over 6 s.
+                        "retry_base_delay_ms": 30000, "retry_max_delay_ms": 30000,
                     ])
                 let daemon = try await sandbox.startDaemon(config: config)
                 let running = try createPlan(daemon, goal: "running when the disk fills")
                 let runningTask = try #require(running.tasks.first)
                 _ = try await daemon.waitForTaskState(runningTask, "in_progress")
-                // Its first attempt fails at once; the next one is due 5–10 s later.
+                // Its first attempt fails at once; the next one is due 15–30 s later.
                 let waiting = try createPlan(daemon, goal: "waiting for a retry when the disk fills", agents: ["CMO"])
                 let waitingTask = try #require(waiting.tasks.first)
                 var lastSeen = ""
