@@ -1,7 +1,7 @@
 /// Readable, prefixed identifiers in the prototype's style (`plan_…`, `task_…`, `evt_…`).
 ///
-/// The random part is 16 lowercase hex digits (64 bits): unique enough for a single queue of
-/// billions of rows, short enough to type into `boardctl`.
+/// The part after the prefix is 16 lowercase hex digits (64 bits): random from `random()`,
+/// time-ordered from the store's `IDSequence`; short enough to type into `boardctl`.
 public protocol PrefixedID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     static var prefix: String { get }
     var rawValue: String { get }
