@@ -11,7 +11,10 @@ Prints per-run figures and median [min..max]. Timing lives here, never in the te
 Usage: python3 bench/quick.py [--bin .build/release] [--dir /tmp/board-bench] [--plans 400]
                               [--clients 8] [--pings 5000] [--repeat 3] [--sync full|normal]
 """
-import argparse, json, os, shutil, socket, statistics as st, subprocess, threading, time
+import argparse, json, os, shutil, statistics as st, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boardbench import Conn  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default=".build/release")
@@ -22,26 +25,6 @@ ap.add_argument("--pings", type=int, default=5000)
 ap.add_argument("--repeat", type=int, default=3)
 ap.add_argument("--sync", default="full")
 a = ap.parse_args()
-
-
-class Conn:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rwb")
-        self.n = 0
-
-    def call(self, method, params=None):
-        self.n += 1
-        req = {"jsonrpc": "2.0", "id": self.n, "method": method}
-        if params is not None:
-            req["params"] = params
-        self.f.write(json.dumps(req).encode() + b"\n")
-        self.f.flush()
-        reply = json.loads(self.f.readline())
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["result"]
 
 
 def start(state):

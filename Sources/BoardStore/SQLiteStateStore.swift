@@ -373,24 +373,39 @@ public final class SQLiteStateStore: StateStore {
         _ id: TaskID, _ command: TaskCommand, owner: String?, result: AgentResult?, now: Timestamp, origin: ChangeOrigin
     ) async throws -> TaskUpdate {
         try await writer.perform { db in
-            guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
-                throw BoardError.notFound("task", id.rawValue)
-            }
-            var task = try Self.task(from: row)
-            if let owner, task.state != .inProgress || task.claimOwner != owner {
-                throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
-            }
-            if command == .retry {
-                let plan = try Self.requirePlan(task.planID, db)
-                if plan.status.isFinal {
-                    throw BoardError(.invalidState, "plan \(plan.planID) is \(plan.status.rawValue); its tasks cannot be retried")
-                }
-            }
-            let step = try TaskLifecycle.apply(command, to: task.snapshot, now: now)
-            try Self.store(step, into: &task, result: command == .complete ? result : nil, now: now, origin: origin, db)
+            let (task, step) = try Self.apply(
+                command, to: id, owner: owner, result: result, encodedResult: nil, now: now, origin: origin, db)
             let (plan, planTransition) = try Self.refreshPlan(task.planID, now: now, origin: origin, db)
             return TaskUpdate(task: task, transition: step, plan: plan, planTransition: planTransition)
         }
+    }
+
+    /// One task's transition with its event: reads the task, checks the claim (with `owner`)
+    /// and, for a retry, the plan; applies the lifecycle and stores the result. The plan's status
+    /// is the caller's to re-derive.
+    private static func apply(
+        _ command: TaskCommand, to id: TaskID, owner: String?, result: AgentResult?, encodedResult: String?, now: Timestamp,
+        origin: ChangeOrigin, _ db: Database
+    ) throws -> (BoardTask, TaskTransition) {
+        guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
+            throw BoardError.notFound("task", id.rawValue)
+        }
+        var task = try Self.task(from: row)
+        if let owner, task.state != .inProgress || task.claimOwner != owner {
+            throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
+        }
+        if command == .retry {
+            let plan = try Self.requirePlan(task.planID, db)
+            if plan.status.isFinal {
+                throw BoardError(.invalidState, "plan \(plan.planID) is \(plan.status.rawValue); its tasks cannot be retried")
+            }
+        }
+        let step = try TaskLifecycle.apply(command, to: task.snapshot, now: now)
+        let complete = command == .complete
+        try Self.store(
+            step, into: &task, result: complete ? result : nil, encodedResult: complete ? encodedResult : nil, now: now,
+            origin: origin, db)
+        return (task, step)
     }
 
     public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
@@ -404,19 +419,10 @@ public final class SQLiteStateStore: StateStore {
             var planOrder: [PlanID] = []
             for outcome in outcomes {
                 do {
-                    let change = try db.inCachedSavepoint { () throws -> (BoardTask, TaskTransition) in
-                        guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [outcome.taskID.rawValue])
-                        else { throw BoardError.notFound("task", outcome.taskID.rawValue) }
-                        var task = try Self.task(from: row)
-                        guard task.state == .inProgress, task.claimOwner == owner else {
-                            throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
-                        }
-                        let step = try TaskLifecycle.apply(outcome.command, to: task.snapshot, now: now)
-                        let complete = outcome.command == .complete
-                        try Self.store(
-                            step, into: &task, result: complete ? outcome.result : nil,
-                            encodedResult: complete ? outcome.encodedResult : nil, now: now, origin: origin, db)
-                        return (task, step)
+                    let change = try db.inCachedSavepoint {
+                        try Self.apply(
+                            outcome.command, to: outcome.taskID, owner: owner, result: outcome.result,
+                            encodedResult: outcome.encodedResult, now: now, origin: origin, db)
                     }
                     if indicesOfPlan[change.0.planID] == nil { planOrder.append(change.0.planID) }
                     indicesOfPlan[change.0.planID, default: []].append(applied.count)
