@@ -72,7 +72,7 @@ public struct CommandAgent: Agent {
     static func parse(_ text: String, definition: AgentDefinition) throws -> AgentResult {
         var result = AgentResult(
             agent: definition.role, codename: definition.codename, backend: "command", offline: false, summary: "")
-        guard text.hasPrefix("{"), let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+        guard text.hasPrefix("{"), let value = try? JSONValue.parse(text),
               case let .object(fields) = value
         else {
             // Plain text: the first line is the summary, the whole text is kept.

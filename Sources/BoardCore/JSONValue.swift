@@ -111,21 +111,34 @@ public enum JSONValue: Sendable, Hashable, Codable {
     /// leaving other Unicode as UTF-8 so goals in any language stay readable in the database.
     public static func writeQuoted(_ text: String, to output: inout String) {
         output += "\""
-        var run = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": run += "\\\""
-            case "\\": run += "\\\\"
-            case "\n": run += "\\n"
-            case "\r": run += "\\r"
-            case "\t": run += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                run += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: run.unicodeScalars.append(scalar)
-            }
+        // Runs between escapes are appended whole: the bytes that need one are all ASCII, so every
+        // cut falls on a Unicode scalar boundary, which is all String slicing asks (not a Character
+        // one: "\r\n" is one Character and is cut in two here). Appending scalar by scalar made
+        // this the largest cost of encoding a plan with its results.
+        let utf8 = text.utf8
+        let escapes = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.indices.filter { bytes[$0] < 0x20 || bytes[$0] == 0x22 || bytes[$0] == 0x5C }
+        } ?? utf8.indices.compactMap { index -> Int? in
+            let byte = utf8[index]
+            return byte < 0x20 || byte == 0x22 || byte == 0x5C ? utf8.distance(from: utf8.startIndex, to: index) : nil
         }
-        output += run
+        var runStart = utf8.startIndex
+        for offset in escapes {
+            let index = utf8.index(utf8.startIndex, offsetBy: offset)
+            output += text[runStart..<index]
+            switch utf8[index] {
+            case 0x22: output += "\\\""
+            case 0x5C: output += "\\\\"
+            case 0x0A: output += "\\n"
+            case 0x0D: output += "\\r"
+            case 0x09: output += "\\t"
+            case let byte:
+                let hex = String(byte, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+            runStart = utf8.index(after: index)
+        }
+        output += text[runStart..<utf8.endIndex]
         output += "\""
     }
 }

@@ -52,7 +52,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static func parse(_ data: Data, source: String) throws(BoardError) -> DaemonConfiguration {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try data.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
         } catch {
             throw BoardError(.invalidConfig, "\(source) is not valid JSON: \(error)")
         }

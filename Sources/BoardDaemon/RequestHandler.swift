@@ -251,8 +251,8 @@ struct RequestHandler: Sendable {
     }
 
     private func detail(_ id: PlanID) async throws -> PlanDetail {
-        guard let plan = try await store.plan(id) else { throw BoardError.notFound("plan", id.rawValue) }
-        return PlanDetail(plan: plan, tasks: try await store.tasks(of: id))
+        guard let (plan, tasks) = try await store.planWithTasks(id) else { throw BoardError.notFound("plan", id.rawValue) }
+        return PlanDetail(plan: plan, tasks: tasks)
     }
 
     private func taskMetadata(_ task: BoardTask, _ event: EventKind, by origin: ChangeOrigin) -> Logger.Metadata {

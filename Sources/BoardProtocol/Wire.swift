@@ -35,9 +35,9 @@ public enum Wire {
     public static func decodeRequest(_ line: Data) -> Result<RPCRequest, DecodeFailure> {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: line)
+            value = try line.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
         } catch {
-            return .failure(DecodeFailure(id: .null, error: .parseError(parseMessage(error))))
+            return .failure(DecodeFailure(id: .null, error: .parseError("the line is not valid JSON: \(error)")))
         }
         guard case let .object(fields) = value else {
             if case .array = value {
@@ -74,10 +74,12 @@ public enum Wire {
 
     /// `{"jsonrpc":"2.0","id":…,"result":…}` and a newline.
     public static func successLine(id: JSONValue, result: some Encodable) throws -> Data {
-        var line = Data("{\"jsonrpc\":\"2.0\",\"id\":\(id.serialized),\"result\":".utf8)
-        line.append(try encoder.encode(result))
-        line.append(contentsOf: Array("}\n".utf8))
-        return line
+        var line = "{\"jsonrpc\":\"2.0\",\"id\":"
+        id.write(to: &line)
+        line += ",\"result\":"
+        try JSONTextEncoder().encode(result, appendingTo: &line)
+        line += "}\n"
+        return Data(line.utf8)
     }
 
     /// `{"jsonrpc":"2.0","id":…,"error":{…}}` and a newline.
@@ -131,10 +133,4 @@ public enum Wire {
 
     public static let decoder = JSONDecoder()
 
-    private static func parseMessage(_ error: any Error) -> String {
-        if case let DecodingError.dataCorrupted(context) = error {
-            return context.underlyingError.map { "\(context.debugDescription) (\($0))" } ?? context.debugDescription
-        }
-        return "the line is not valid JSON"
-    }
 }

@@ -216,7 +216,7 @@ public final class SQLiteStateStore: StateStore {
             try execute(
                 db,
                 sql: "INSERT OR REPLACE INTO final_plans (plan_id, content, created_at) VALUES (?, ?, ?)",
-                arguments: [plan.planID.rawValue, String(decoding: content, as: UTF8.self), now.iso8601])
+                arguments: [plan.planID.rawValue, content, now.iso8601])
             try Self.store(transition, into: &plan, error: nil, now: now, origin: .daemon, db)
             return plan
         }
@@ -288,7 +288,7 @@ public final class SQLiteStateStore: StateStore {
             try String.fetchOne(db, sql: "SELECT content FROM final_plans WHERE plan_id = ?", arguments: [plan.rawValue])
         }
         guard let content else { return nil }
-        return try Self.decoder.decode(FinalPlan.self, from: Data(content.utf8))
+        return try Self.decoder.decode(FinalPlan.self, fromJSON: content)
     }
 
     // MARK: Tasks
@@ -301,6 +301,15 @@ public final class SQLiteStateStore: StateStore {
 
     public func tasks(of plan: PlanID) async throws -> [BoardTask] {
         try await read { db in try Self.tasks(of: plan, db) }
+    }
+
+    public func planWithTasks(_ id: PlanID) async throws -> (plan: Plan, tasks: [BoardTask])? {
+        try await read { db in
+            guard let row = try fetchRow(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id.rawValue]) else {
+                return nil
+            }
+            return (try Self.plan(from: row), try Self.tasks(of: id, db))
+        }
     }
 
     public func pendingTasks(limit: Int) async throws -> [BoardTask] {
@@ -576,13 +585,11 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    /// Stored JSON is written the way replies are: one pass, members in declaration order,
+    /// dictionaries sorted.
+    private static let encoder = JSONTextEncoder()
 
-    private static let decoder = JSONDecoder()
+    private static let decoder = JSONValueDecoder()
     private static let ids = IDSequence()
 
     private static func requirePlan(_ id: PlanID, _ db: Database) throws -> Plan {
@@ -636,7 +643,7 @@ public final class SQLiteStateStore: StateStore {
         // Errors quote agents' stderr, which may hold any bytes; a NUL would cut the text short.
         task.lastError = task.lastError.map { $0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
         // Written only when it changes (a result is never taken away): NULL keeps the stored one.
-        let resultText = try result.map { result in try encodedResult ?? String(decoding: encoder.encode(result), as: UTF8.self) }
+        let resultText = try result.map { result in try encodedResult ?? encoder.encode(result) }
         let due = step.task.notBefore ?? now
         try execute(
                 db,
@@ -801,10 +808,10 @@ public final class SQLiteStateStore: StateStore {
         let due = try timestamp(10)
         var result: AgentResult?
         if let text: String = row[13] {
-            result = try? decoder.decode(AgentResult.self, from: Data(text.utf8))
+            result = try? decoder.decode(AgentResult.self, fromJSON: text)
         }
         var dependsOn: [TaskID] = []
-        if let text: String = row[16], let ids = try? decoder.decode([TaskID].self, from: Data(text.utf8)) {
+        if let text: String = row[16], let ids = try? decoder.decode([TaskID].self, fromJSON: text) {
             dependsOn = ids
         }
         var leaseExpiresAt: Timestamp?
@@ -830,7 +837,7 @@ public final class SQLiteStateStore: StateStore {
         let payloadText: String = row["payload"]
         guard let eventID = EventID(id), let planID = PlanID(planText) else { throw corrupt("event \(id)") }
         guard let kind = EventKind(rawValue: kindText) else { throw corrupt("event kind = \(kindText)") }
-        let payload = (try? decoder.decode(JSONValue.self, from: Data(payloadText.utf8))) ?? .string(payloadText)
+        let payload = (try? JSONValue.parse(payloadText)) ?? .string(payloadText)
         return BoardEvent(
             eventID: eventID, planID: planID, taskID: taskText.flatMap(TaskID.init), kind: kind, payload: payload,
             createdAt: try timestamp(row, "created_at"))

@@ -76,14 +76,8 @@ public struct TaskOutcome: Sendable, Equatable {
         self.taskID = taskID
         self.command = command
         self.result = result
-        encodedResult = result.flatMap { try? String(decoding: TaskOutcome.encoder.encode($0), as: UTF8.self) }
+        encodedResult = result.flatMap { try? JSONTextEncoder().encode($0) }
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 /// The result of a task transition: the task as stored and its plan after the change.
@@ -145,6 +139,9 @@ public protocol StateStore: Sendable {
     func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage
     func task(_ id: TaskID) async throws -> BoardTask?
     func tasks(of plan: PlanID) async throws -> [BoardTask]
+    /// A plan and its tasks from one read transaction: the same moment for both, which two
+    /// separate reads do not promise.
+    func planWithTasks(_ id: PlanID) async throws -> (plan: Plan, tasks: [BoardTask])?
     /// Pending tasks in the order they will run (due first), due or not.
     func pendingTasks(limit: Int) async throws -> [BoardTask]
     func taskCounts(of plan: PlanID) async throws -> TaskCounts
