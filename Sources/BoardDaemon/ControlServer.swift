@@ -106,7 +106,13 @@ final class ControlServer: Service {
                         group.addTask { await self.refuse(connection, limit: limit) }
                         continue
                     }
-                    group.addTask {
+                    // The connection's task runs on its channel's event loop: reading a line, a
+                    // request that needs no actor (ping, a store read's dispatch) and writing the
+                    // reply then take no thread hand-offs. Measured on `ping` from one client: 114 →
+                    // N µs of daemon CPU per request. Anything that awaits an actor or the
+                    // database still suspends and leaves the loop free meanwhile.
+                    let executor = EventLoopTaskExecutor(connection.channel.channel.eventLoop)
+                    group.addTask(executorPreference: executor) {
                         await self.serve(connection)
                         self.active.wrappingSubtract(1, ordering: .relaxed)
                     }
@@ -125,33 +131,66 @@ final class ControlServer: Service {
     }
 
     private func serve(_ connection: Connection) async {
-        var membership: Bool?
-        let policy = handler.live.snapshot.access
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                for try await frame in inbound.cancelOnGracefulShutdown() {
-                    switch frame {
-                    case let .line(buffer):
-                        guard buffer.readableBytes > 0 else { continue }
-                        let caller = RequestHandler.Caller(peer: connection.peer) {
-                            if let membership { return membership }
-                            let member = connection.peer.map(policy.isMember) ?? false
-                            membership = member
-                            return member
-                        }
-                        if let reply = await handler.handle(Data(buffer.readableBytesView), caller: caller) {
-                            try await outbound.write(ByteBuffer(bytes: reply))
-                        }
-                    case .tooLong:
-                        let error = RPCError.tooLarge("request line exceeds \(maxLineBytes) bytes; closing the connection")
-                        try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))
-                        return
-                    }
+                // Shutting down closes the connection's input: the request being answered still
+                // gets its reply, then the loop ends. (`cancelOnGracefulShutdown()` would do the
+                // same, but its merged sequence hands every line through a task of its own on the
+                // global executor: two more thread wake-ups per request.)
+                let channel = connection.channel.channel
+                try await withTaskCancellationOrGracefulShutdownHandler {
+                    try await serveLines(inbound, outbound, connection: connection)
+                } onCancelOrGracefulShutdown: {
+                    channel.close(mode: .input).whenFailure { _ in channel.close(promise: nil) }
                 }
             }
         } catch {
             // A client that vanished mid-reply is routine; nothing else depends on this connection.
             logger.debug("control connection ended: \(error)")
+        }
+    }
+
+    private func serveLines(
+        _ inbound: NIOAsyncChannelInboundStream<LineFrame>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        connection: Connection
+    ) async throws {
+        var membership: Bool?
+        let policy = handler.live.snapshot.access
+        for try await frame in inbound {
+            switch frame {
+            case let .line(buffer):
+                guard buffer.readableBytes > 0 else { continue }
+                let caller = RequestHandler.Caller(peer: connection.peer) {
+                    if let membership { return membership }
+                    let member = connection.peer.map(policy.isMember) ?? false
+                    membership = member
+                    return member
+                }
+                if let reply = await handler.handle(Data(buffer.readableBytesView), caller: caller) {
+                    try await outbound.write(ByteBuffer(bytes: reply))
+                }
+            case .tooLong:
+                let error = RPCError.tooLarge("request line exceeds \(maxLineBytes) bytes; closing the connection")
+                try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))
+                return
+            }
+        }
+    }
+}
+
+/// Runs a task's jobs on a NIO event loop (swift-nio 2.101 makes event loops serial executors for
+/// actors, not task executors for task preference).
+final class EventLoopTaskExecutor: TaskExecutor {
+    private let loop: any EventLoop
+
+    init(_ loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
     }
 }
