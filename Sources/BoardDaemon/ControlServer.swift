@@ -24,9 +24,31 @@ final class ControlServer: Service {
     }
 
     /// One accepted connection and who is on the other end.
-    struct Connection: Sendable {
-        var channel: NIOAsyncChannel<LineFrame, ByteBuffer>
-        var peer: PeerCredentials?
+    ///
+    /// A class for its deinit: NIO traps when a connection's writer goes away unfinished, and a
+    /// connection accepted while the daemon stops can be dropped by the listening socket's
+    /// sequence before anyone serves it. One never served is closed properly instead.
+    final class Connection: Sendable {
+        let channel: NIOAsyncChannel<LineFrame, ByteBuffer>
+        let peer: PeerCredentials?
+        private let taken = Atomic(false)
+
+        init(channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?) {
+            self.channel = channel
+            self.peer = peer
+        }
+
+        /// Called by whoever serves (or refuses) the connection; from then on it closes it.
+        func take() -> NIOAsyncChannel<LineFrame, ByteBuffer> {
+            taken.store(true, ordering: .relaxed)
+            return channel
+        }
+
+        deinit {
+            guard !taken.load(ordering: .relaxed) else { return }
+            let channel = channel
+            Task { try? await channel.executeThenClose { _, _ in } }
+        }
     }
 
     private let listener: Listener
@@ -97,25 +119,34 @@ final class ControlServer: Service {
         defer {
             if case let .path(path, _) = listener { unlink(path) }
         }
+        let server = channel.channel
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { connections in
-                for try await connection in connections.cancelOnGracefulShutdown() {
-                    let limit = live.configuration.maxConnections
-                    if active.wrappingAdd(1, ordering: .relaxed).newValue > limit {
-                        active.wrappingSubtract(1, ordering: .relaxed)
-                        group.addTask { await self.refuse(connection, limit: limit) }
-                        continue
+                // Shutting down closes the listening socket; the sequence then ends after the
+                // connections already accepted. (Ending the loop itself, as cancelOnGracefulShutdown
+                // does, dropped those: NIO traps on a connection's writer deinited unfinished, so a
+                // client connecting just as the daemon stopped crashed it on its way out.)
+                try await withGracefulShutdownHandler {
+                    for try await connection in connections {
+                        let limit = live.configuration.maxConnections
+                        if active.wrappingAdd(1, ordering: .relaxed).newValue > limit {
+                            active.wrappingSubtract(1, ordering: .relaxed)
+                            group.addTask { await self.refuse(connection, limit: limit) }
+                            continue
+                        }
+                        // The connection's task runs on its channel's event loop: reading a line, a
+                        // request that needs no actor (ping, a store read's dispatch) and writing the
+                        // reply then take no thread hand-offs (`ping` from one client: 114 → ~50 µs of
+                        // daemon CPU per request). Anything that awaits an actor or the
+                        // database still suspends and leaves the loop free meanwhile.
+                        let executor = EventLoopTaskExecutor(connection.channel.channel.eventLoop)
+                        group.addTask(executorPreference: executor) {
+                            await self.serve(connection)
+                            self.active.wrappingSubtract(1, ordering: .relaxed)
+                        }
                     }
-                    // The connection's task runs on its channel's event loop: reading a line, a
-                    // request that needs no actor (ping, a store read's dispatch) and writing the
-                    // reply then take no thread hand-offs. Measured on `ping` from one client: 114 →
-                    // N µs of daemon CPU per request. Anything that awaits an actor or the
-                    // database still suspends and leaves the loop free meanwhile.
-                    let executor = EventLoopTaskExecutor(connection.channel.channel.eventLoop)
-                    group.addTask(executorPreference: executor) {
-                        await self.serve(connection)
-                        self.active.wrappingSubtract(1, ordering: .relaxed)
-                    }
+                } onGracefulShutdown: {
+                    server.close(promise: nil)
                 }
             }
         }
@@ -125,22 +156,25 @@ final class ControlServer: Service {
     private func refuse(_ connection: Connection, limit: Int) async {
         logger.warning("refused a control connection: \(limit) connections are open (control.max_connections)")
         let error = RPCError(BoardError(.unavailable, "too many connections to boardd (limit \(limit)); try again later"))
-        try? await connection.channel.executeThenClose { _, outbound in
+        try? await connection.take().executeThenClose { _, outbound in
             try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))
         }
     }
 
     private func serve(_ connection: Connection) async {
         do {
-            try await connection.channel.executeThenClose { inbound, outbound in
+            let asyncChannel = connection.take()
+            try await asyncChannel.executeThenClose { inbound, outbound in
                 // Shutting down closes the connection's input: the request being answered still
                 // gets its reply, then the loop ends. (`cancelOnGracefulShutdown()` would do the
                 // same, but its merged sequence hands every line through a task of its own on the
                 // global executor: two more thread wake-ups per request.)
-                let channel = connection.channel.channel
+                let channel = asyncChannel.channel
+                let stopping = Atomic(false)
                 try await withTaskCancellationOrGracefulShutdownHandler {
-                    try await serveLines(inbound, outbound, connection: connection)
+                    try await serveLines(inbound, outbound, connection: connection, stopping: stopping)
                 } onCancelOrGracefulShutdown: {
+                    stopping.store(true, ordering: .sequentiallyConsistent)
                     channel.close(mode: .input).whenFailure { _ in channel.close(promise: nil) }
                 }
             }
@@ -152,14 +186,17 @@ final class ControlServer: Service {
 
     private func serveLines(
         _ inbound: NIOAsyncChannelInboundStream<LineFrame>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        connection: Connection
+        connection: Connection, stopping: borrowing Atomic<Bool>
     ) async throws {
         var membership: Bool?
         let policy = handler.live.snapshot.access
         for try await frame in inbound {
             switch frame {
-            case let .line(buffer):
+            case let .line(buffer), let .unterminated(buffer):
                 guard buffer.readableBytes > 0 else { continue }
+                // Half a line cut off by our own shutdown is not a request; answering it with a
+                // parse error would only confuse the client.
+                if case .unterminated = frame, stopping.load(ordering: .sequentiallyConsistent) { return }
                 let caller = RequestHandler.Caller(peer: connection.peer) {
                     if let membership { return membership }
                     let member = connection.peer.map(policy.isMember) ?? false

@@ -3,6 +3,9 @@ import NIOCore
 /// One inbound unit of the control protocol.
 enum LineFrame: Sendable {
     case line(ByteBuffer)
+    /// What was left without a newline when the input ended: a request from a client that shut
+    /// down its sending side, or half a line cut off by the daemon's own shutdown.
+    case unterminated(ByteBuffer)
     /// A line longer than the limit; everything after it on the connection is discarded.
     case tooLong
 }
@@ -59,7 +62,7 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         if !discarding, buffer.readableBytes > 0, let line = buffer.readSlice(length: buffer.readableBytes) {
-            context.fireChannelRead(wrapInboundOut(.line(line)))
+            context.fireChannelRead(wrapInboundOut(.unterminated(line)))
         }
         return .needMoreData
     }

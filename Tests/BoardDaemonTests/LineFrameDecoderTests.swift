@@ -15,6 +15,7 @@ struct LineFrameDecoderTests {
         while let frame = try channel.readInbound(as: LineFrame.self) {
             switch frame {
             case let .line(buffer): result.append(String(buffer: buffer))
+            case let .unterminated(buffer): result.append("<unterminated> " + String(buffer: buffer))
             case .tooLong: result.append("<too long>")
             }
         }
@@ -27,7 +28,8 @@ struct LineFrameDecoderTests {
     }
 
     @Test func aFinalLineWithoutNewlineCountsAtEndOfInput() throws {
-        #expect(try frames(["ping"]) == ["ping"])
+        #expect(try frames(["ping"]) == ["<unterminated> ping"])
+        #expect(try frames(["a\nping"]) == ["a", "<unterminated> ping"])
         #expect(try frames(["ping"], close: false) == [])
     }
 

@@ -182,6 +182,24 @@ struct ProtocolTests {
         }
     }
 
+    /// Open connections, idle or halfway through a line, must not hold up a stop: without a
+    /// cancellation timeout the daemon would wait for them forever.
+    @Test func stopClosesOpenConnections() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig())
+            let idle = try RawConnection(path: daemon.socketPath)
+            Self.expectPong(try Self.ping(idle, id: 1), id: 1)
+            let partial = try RawConnection(path: daemon.socketPath)
+            try partial.send("{\"jsonrpc\":\"2.0\",\"id\":2,\"meth")
+            let silent = try RawConnection(path: daemon.socketPath)
+            let exit = try await daemon.stop()
+            #expect(exit == .exited(0), "\(exit): \(daemon.log)")
+            for connection in [idle, partial, silent] {
+                #expect(try connection.waitForClose(), "the daemon should have closed every connection")
+            }
+        }
+    }
+
     @Test func halfALineThenDisconnect() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig())
