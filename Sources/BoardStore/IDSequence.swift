@@ -15,7 +15,13 @@ final class IDSequence: Sendable {
     }
 
     private let state = Mutex(State())
-    private static let counterBits: UInt64 = 20
+    private let counterBits: UInt64
+
+    /// `counterBits` is 20 in the daemon (a million ids per millisecond before the count spills
+    /// into the next one); tests make it small to reach the spill.
+    init(counterBits: UInt64 = 20) {
+        self.counterBits = counterBits
+    }
 
     func next<ID: PrefixedID>(_: ID.Type = ID.self, at now: Timestamp) -> ID {
         let millisecond = UInt64(max(0, now.millisecondsSinceEpoch)) & ((1 << 44) - 1)
@@ -24,16 +30,16 @@ final class IDSequence: Sendable {
                 // A random start keeps apart the ids of a daemon restarted within the same
                 // millisecond; the upper half of the range stays free for the count.
                 state.millisecond = millisecond
-                state.counter = UInt64.random(in: 0..<(1 << (Self.counterBits - 1)))
+                state.counter = UInt64.random(in: 0..<(1 << (counterBits - 1)))
             } else {
                 // Same millisecond, or the wall clock went back: keep counting from the last id.
                 state.counter += 1
-                if state.counter >> Self.counterBits != 0 {
+                if state.counter >> counterBits != 0 {
                     state.millisecond += 1
                     state.counter = 0
                 }
             }
-            return state.millisecond << Self.counterBits | state.counter
+            return state.millisecond << counterBits | state.counter
         }
         return ID(hex: value)
     }

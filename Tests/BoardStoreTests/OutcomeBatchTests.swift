@@ -68,4 +68,20 @@ struct OutcomeBatchTests {
         let events = try await temp.store.events(of: planIDs[0], task: nil, limit: 100)
         #expect(events.map(\.eventID) == events.map(\.eventID).sorted(by: >), "newest first is also the id order")
     }
+
+    /// More ids in one millisecond than the counter holds, and a wall clock that goes back: the
+    /// ids keep increasing and never repeat.
+    @Test func idsKeepIncreasingPastTheCounterAndWhenTheClockGoesBack() {
+        let sequence = IDSequence(counterBits: 4)
+        let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        var ids = (0..<40).map { _ in sequence.next(TaskID.self, at: now) }
+        ids += (0..<5).map { _ in sequence.next(TaskID.self, at: now.adding(milliseconds: -60_000)) }
+        ids.append(sequence.next(TaskID.self, at: now.adding(milliseconds: 5)))
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        let millisecond = { (id: TaskID) in UInt64(id.rawValue.dropFirst(5), radix: 16)! >> 4 }
+        #expect(millisecond(ids[0]) == 1_800_000_000_000)
+        #expect(millisecond(ids[39]) > 1_800_000_000_000, "40 ids do not fit a 4-bit counter: the count spilled into later milliseconds")
+        #expect(millisecond(ids[45]) == 1_800_000_000_005)
+    }
 }
