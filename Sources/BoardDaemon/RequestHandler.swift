@@ -129,7 +129,19 @@ struct RequestHandler: Sendable {
                 goal: request.goal, context: brief.combinedContext, idempotencyKey: request.idempotencyKey,
                 tasks: planned.map { TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts, after: $0.after) },
                 needsPlanning: needsPlanning, maxAttempts: maxAttempts)
-            let creation = try await store.createPlan(draft, now: .now(), origin: origin)
+            // With free slots, the plan's first tasks are claimed in its own transaction: they
+            // start without a second commit and a scheduler round (submit → in_progress).
+            let slots = await worker.reserveSlots(upTo: draft.tasks.count)
+            let creation: PlanCreation
+            do {
+                let claim = slots > 0
+                    ? ClaimRequest(owner: worker.owner, leaseMilliseconds: await worker.leaseMilliseconds, limit: slots) : nil
+                creation = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
+            } catch {
+                await worker.start([], releasing: slots)
+                throw error
+            }
+            await worker.start(creation.claimed, releasing: slots)
             if creation.created {
                 metrics.record(.planCreated)
                 metrics.record(.taskCreated, count: creation.tasks.count)

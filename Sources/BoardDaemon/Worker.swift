@@ -44,6 +44,9 @@ actor Worker {
     /// killed by the shutdown itself (a service manager signalling the whole cgroup), so it is
     /// given back like an interrupted one rather than counted.
     private var draining = false
+    /// Slots promised to `plan.create` requests claiming in their own transaction
+    /// (`reserveSlots`), held until `start(_:releasing:)`.
+    private var reserved = 0
 
     init(
         store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
@@ -81,7 +84,7 @@ actor Worker {
     /// A slot is free once its agent is done, before the outcome is stored: the scheduler's next
     /// claim then joins the same group commit as that outcome instead of waiting for it. (Its
     /// entry in `running` stays until the outcome is stored, so a drain still waits for it.)
-    var freeSlots: Int { max(0, concurrency - runningCount) }
+    var freeSlots: Int { max(0, concurrency - runningCount - reserved) }
     /// Attempts whose agent is still at work.
     var runningCount: Int { running.count - outbox.count - recordingCount }
     var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
@@ -92,6 +95,23 @@ actor Worker {
 
     func start(_ batch: [ClaimedTask]) {
         for claimed in batch { start(claimed) }
+    }
+
+    /// Promises up to `count` free slots to a caller about to claim tasks itself (none while
+    /// stopping). Every reservation must be handed back through `start(_:releasing:)`, with
+    /// whatever was claimed, or nothing if the claim failed.
+    func reserveSlots(upTo count: Int) -> Int {
+        guard !draining, count > 0 else { return 0 }
+        let granted = min(count, freeSlots)
+        reserved += granted
+        return granted
+    }
+
+    func start(_ batch: [ClaimedTask], releasing reservation: Int) {
+        reserved = max(0, reserved - reservation)
+        // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
+        // (the drain waits for them, or interrupts them back to pending).
+        start(batch)
     }
 
     func start(_ claimed: ClaimedTask) {

@@ -110,7 +110,7 @@ public final class SQLiteStateStore: StateStore {
 
     // MARK: Plans
 
-    public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
+    public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin, claim: ClaimRequest?) async throws -> PlanCreation {
         // SQLite's text binding stops at a NUL, so such text could not be returned byte-exact: refuse it.
         let texts = [draft.goal, draft.context ?? "", draft.idempotencyKey ?? ""] + draft.tasks.flatMap { [$0.agent, $0.description] }
         if texts.contains(where: { $0.utf8.contains(0) }) {
@@ -149,8 +149,14 @@ public final class SQLiteStateStore: StateStore {
             payload["tasks"] = .int(Int64(draft.tasks.count))
             if draft.needsPlanning { payload["planning"] = true }
             try Self.insertEvent(db, plan: plan.planID, task: nil, kind: .planCreated, payload: .object(payload), now: now)
-            let tasks = try Self.insertTasks(draft.tasks, into: plan.planID, now: now, db)
-            return PlanCreation(plan: plan, tasks: tasks, created: true)
+            var tasks = try Self.insertTasks(draft.tasks, into: plan.planID, now: now, db)
+            var claimed: [ClaimedTask] = []
+            if let claim, claim.limit > 0 {
+                claimed = try Self.claimDue(owner: claim.owner, now: now, leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit, db)
+                let states = Dictionary(claimed.map { ($0.task.taskID, $0.task) }, uniquingKeysWith: { first, _ in first })
+                tasks = tasks.map { states[$0.taskID] ?? $0 }
+            }
+            return PlanCreation(plan: plan, tasks: tasks, created: true, claimed: claimed)
         }
     }
 
@@ -335,39 +341,46 @@ public final class SQLiteStateStore: StateStore {
     public func claimDueTasks(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int) async throws -> [ClaimedTask] {
         guard limit > 0 else { return [] }
         return try await writer.perform { db in
-            let rows = try fetchRows(
-                db,
-                sql: """
-                    SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
-                    FROM tasks t JOIN plans p ON p.plan_id = t.plan_id
-                    WHERE t.state = 'pending' AND t.unmet_dependencies = 0 AND t.due_at <= ?
-                    ORDER BY t.due_at, t.seq LIMIT ?
-                    """,
-                arguments: [now.iso8601, limit])
-            var claimed: [ClaimedTask] = []
-            claimed.reserveCapacity(rows.count)
-            let lease = now.adding(milliseconds: leaseMilliseconds)
-            for row in rows {
-                var task = try Self.task(from: row)
-                let step = try TaskLifecycle.apply(.claim, to: task.snapshot, now: now)
-                task.claimOwner = owner
-                task.leaseExpiresAt = lease
-                try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
-                var claim = ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"])
-                if !task.dependsOn.isEmpty {
-                    claim.dependencyResults = try fetchRows(
-                        db,
-                        sql: """
-                            SELECT t.* FROM task_dependencies d JOIN tasks t ON t.task_id = d.depends_on
-                            WHERE d.task_id = ? ORDER BY t.position
-                            """,
-                        arguments: [task.taskID.rawValue]
-                    ).compactMap { try Self.task(from: $0).result }
-                }
-                claimed.append(claim)
-            }
-            return claimed
+            try Self.claimDue(owner: owner, now: now, leaseMilliseconds: leaseMilliseconds, limit: limit, db)
         }
+    }
+
+    /// Claims due, ready tasks, oldest due first, inside the caller's transaction.
+    private static func claimDue(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int, _ db: Database) throws
+        -> [ClaimedTask]
+    {
+        let rows = try fetchRows(
+            db,
+            sql: """
+                SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
+                FROM tasks t JOIN plans p ON p.plan_id = t.plan_id
+                WHERE t.state = 'pending' AND t.unmet_dependencies = 0 AND t.due_at <= ?
+                ORDER BY t.due_at, t.seq LIMIT ?
+                """,
+            arguments: [now.iso8601, limit])
+        var claimed: [ClaimedTask] = []
+        claimed.reserveCapacity(rows.count)
+        let lease = now.adding(milliseconds: leaseMilliseconds)
+        for row in rows {
+            var task = try Self.task(from: row)
+            let step = try TaskLifecycle.apply(.claim, to: task.snapshot, now: now)
+            task.claimOwner = owner
+            task.leaseExpiresAt = lease
+            try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
+            var claim = ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"])
+            if !task.dependsOn.isEmpty {
+                claim.dependencyResults = try fetchRows(
+                    db,
+                    sql: """
+                        SELECT t.* FROM task_dependencies d JOIN tasks t ON t.task_id = d.depends_on
+                        WHERE d.task_id = ? ORDER BY t.position
+                        """,
+                    arguments: [task.taskID.rawValue]
+                ).compactMap { try Self.task(from: $0).result }
+            }
+            claimed.append(claim)
+        }
+        return claimed
     }
 
     public func nextDueTime() async throws -> Timestamp? {

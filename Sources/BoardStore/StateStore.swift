@@ -43,9 +43,27 @@ public struct PlanDraft: Sendable, Equatable {
 
 public struct PlanCreation: Sendable, Equatable {
     public var plan: Plan
+    /// As committed: a task claimed in the same transaction is already `in_progress` here.
     public var tasks: [BoardTask]
     /// False when the idempotency key matched an existing plan, which is returned instead.
     public var created: Bool
+    /// Tasks claimed in the plan's own transaction (see ``ClaimRequest``), the oldest due first:
+    /// not necessarily this plan's.
+    public var claimed: [ClaimedTask] = []
+}
+
+/// Asks `createPlan` to claim due tasks in the same transaction, for a worker with free slots:
+/// the new plan's first tasks then start without a second commit and a scheduler round.
+public struct ClaimRequest: Sendable, Equatable {
+    public var owner: String
+    public var leaseMilliseconds: Int64
+    public var limit: Int
+
+    public init(owner: String, leaseMilliseconds: Int64, limit: Int) {
+        self.owner = owner
+        self.leaseMilliseconds = leaseMilliseconds
+        self.limit = limit
+    }
 }
 
 public struct PlanPage: Sendable, Equatable {
@@ -134,7 +152,9 @@ public struct ChangeOrigin: Sendable, Equatable {
 /// `FOR UPDATE SKIP LOCKED` claims) can replace SQLite without touching the runtime; that is why
 /// claims carry an owner and a lease even though one SQLite daemon is the only owner today.
 public protocol StateStore: Sendable {
-    func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation
+    /// Creates the plan with its tasks and their events; with `claim`, also claims up to its
+    /// limit of due tasks (in `claimDueTasks` order) in the same transaction.
+    func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin, claim: ClaimRequest?) async throws -> PlanCreation
     func plan(_ id: PlanID) async throws -> Plan?
     func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage
     func task(_ id: TaskID) async throws -> BoardTask?
@@ -195,4 +215,10 @@ public protocol StateStore: Sendable {
     func backup(to path: String) async throws -> BackupSummary
     /// Flushes and closes; later calls fail with `unavailable`.
     func close() async throws
+}
+
+extension StateStore {
+    public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
+        try await createPlan(draft, now: now, origin: origin, claim: nil)
+    }
 }

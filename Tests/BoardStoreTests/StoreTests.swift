@@ -58,6 +58,28 @@ struct StoreTests {
         #expect(counts.total == 0)
     }
 
+    @Test func aPlanCanClaimDueTasksInItsOwnTransaction() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let older = try await temp.store.createPlan(draft(roles: ["CMO"]), now: t0, origin: .daemon)
+        let request = ClaimRequest(owner: "worker-1", leaseMilliseconds: 60_000, limit: 2)
+        var spec = draft(roles: ["CFO", "CTO", "COO"])
+        spec.tasks[2].after = [0]
+        let creation = try await temp.store.createPlan(spec, now: t0.adding(milliseconds: 5), origin: .daemon, claim: request)
+        // The oldest due task first (the earlier plan's), then the new plan's first; never one
+        // whose dependency is unmet, and no more than the limit.
+        #expect(creation.claimed.map(\.task.agent) == ["CMO", "CFO"])
+        #expect(creation.claimed.first?.task.planID == older.plan.planID)
+        #expect(creation.claimed.allSatisfy { $0.task.state == .inProgress && $0.task.attempts == 1 && $0.task.claimOwner == "worker-1" })
+        #expect(creation.tasks.map(\.state) == [.inProgress, .pending, .pending], "the reply shows what was committed")
+        #expect(try await temp.store.tasks(of: creation.plan.planID) == creation.tasks)
+        let kinds = try await temp.store.events(of: creation.plan.planID, task: creation.tasks[0].taskID, limit: 10).map(\.kind)
+        #expect(kinds == [.taskStarted, .taskCreated])
+        // Without a claim nothing else moves.
+        let plain = try await temp.store.createPlan(draft(roles: ["CHRO"]), now: t0.adding(milliseconds: 9), origin: .daemon)
+        #expect(plain.claimed.isEmpty && plain.tasks.map(\.state) == [.pending])
+    }
+
     @Test func idempotencyKeyReturnsTheSamePlanAndRefusesADifferentGoal() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
