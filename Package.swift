@@ -29,7 +29,11 @@ let package = Package(
         // Durable state behind a protocol of domain operations; SQLite (GRDB) is the embedded backend.
         .target(
             name: "BoardStore",
-            dependencies: ["BoardCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BoardCore", .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_wal_hook, which GRDB does not wrap (see WALCheckpoints.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The board of executives: registry, builtin (offline) and command backends, planning, synthesis.

@@ -16,12 +16,14 @@ actor GroupCommitWriter {
     /// A write after the database file was deleted or replaced would be lost: refused instead.
     private let files: DatabaseFiles
     private let maxBatch: Int
+    private let checkpoints: WALCheckpoints
     private var queue: [PendingWrite] = []
     private var flushing = false
     private var closed = false
 
-    init(pool: DatabasePool, maxBatch: Int = 4096) {
+    init(pool: DatabasePool, checkpoints: WALCheckpoints, maxBatch: Int = 4096) {
         self.pool = pool
+        self.checkpoints = checkpoints
         self.maxBatch = maxBatch
         files = DatabaseFiles(path: pool.path)
     }
@@ -63,6 +65,10 @@ actor GroupCommitWriter {
                 }
                 for (item, result) in zip(batch, results) {
                     item.continuation.resume(with: result.mapError(BoardStoreError.map))
+                }
+                // After the answers: the checkpoint delays the next batch, not this one.
+                if checkpoints.isDue {
+                    try? await pool.writeWithoutTransaction { [checkpoints] db in checkpoints.checkpoint(db) }
                 }
             } catch {
                 // The commit itself failed (disk full, I/O error, locked, the file deleted): nothing of the batch was written.

@@ -53,8 +53,10 @@ public final class SQLiteStateStore: StateStore {
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         config.foreignKeysEnabled = true
         let synchronous = configuration.synchronous.rawValue.uppercased()
+        let checkpoints = WALCheckpoints()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            checkpoints.install(on: db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -70,7 +72,7 @@ public final class SQLiteStateStore: StateStore {
         } catch {
             throw BoardError(.storage, "cannot open database at \(path): \(Self.describe(error))")
         }
-        writer = GroupCommitWriter(pool: pool)
+        writer = GroupCommitWriter(pool: pool, checkpoints: checkpoints)
     }
 
     /// Checks the schema through an immutable read-only connection first, so that a refused

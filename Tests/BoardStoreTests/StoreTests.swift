@@ -58,6 +58,23 @@ struct StoreTests {
         #expect(counts.total == 0)
     }
 
+    /// The writer runs SQLite's checkpoint itself, after answering (WALCheckpoints): the log
+    /// must stay as bounded as SQLite's own automatic checkpoint kept it.
+    @Test func theWriteAheadLogStaysBounded() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let context = String(repeating: "0123456789abcdef", count: 2048)  // 32 KiB: 8 pages a plan
+        for index in 0..<400 {  // about 13 MB of log without checkpoints
+            _ = try await temp.store.createPlan(
+                PlanDraft(goal: "plan \(index)", context: context, idempotencyKey: nil, tasks: [TaskDraft(agent: "CFO", description: "d", maxAttempts: 1)]),
+                now: t0, origin: .daemon)
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: temp.path + "-wal")
+        let size = try #require(attributes[.size] as? Int)
+        #expect(size < 6 << 20, "the log grew to \(size) bytes: checkpoints are not running")
+        #expect(size > 0)
+    }
+
     @Test func aPlanCanClaimDueTasksInItsOwnTransaction() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
