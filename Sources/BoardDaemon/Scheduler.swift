@@ -83,12 +83,19 @@ final class Scheduler: Service {
     private func tick() async -> (saturated: Bool, claimed: Int) {
         do {
             // Claims first: a free slot waits for nothing else (the plans' turn comes right after).
-            let free = await worker.freeSlots
+            // Reserved, not just read: plan.create and the worker's outcome writes claim into free
+            // slots too, and two claimers reading the same free count would overfill them.
+            let free = await worker.reserveSlots()
             var claimed: [ClaimedTask] = []
             if free > 0 {
-                claimed = try await store.claimDueTasks(
-                    owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
-                await worker.start(claimed)
+                do {
+                    claimed = try await store.claimDueTasks(
+                        owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
+                } catch {
+                    await worker.start([], releasing: free)
+                    throw error
+                }
+                await worker.start(claimed, releasing: free)
             }
             for plan in try await store.plansAwaitingPlanning(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.planWithCEO(plan)

@@ -97,10 +97,10 @@ actor Worker {
         for claimed in batch { start(claimed) }
     }
 
-    /// Promises up to `count` free slots to a caller about to claim tasks itself (none while
-    /// stopping). Every reservation must be handed back through `start(_:releasing:)`, with
-    /// whatever was claimed, or nothing if the claim failed.
-    func reserveSlots(upTo count: Int) -> Int {
+    /// Promises up to `count` free slots to a caller about to claim tasks (the scheduler, a
+    /// `plan.create`, an outcome write), none while stopping. Every reservation must be handed
+    /// back through `start(_:releasing:)`, with whatever was claimed, or nothing if the claim failed.
+    func reserveSlots(upTo count: Int = .max) -> Int {
         guard !draining, count > 0 else { return 0 }
         let granted = min(count, freeSlots)
         reserved += granted
@@ -247,10 +247,15 @@ actor Worker {
     private func record(_ batch: [(claimed: ClaimedTask, outcome: TaskOutcome)]) async {
         var delay = Duration.milliseconds(200)
         while true {
+            // The slots these attempts left are claimed in the same write: the next tasks start
+            // without a commit of their own.
+            let slots = reserveSlots()
             do {
-                let results = try await store.recordOutcomes(
-                    batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner))
-                for (entry, result) in zip(batch, results) {
+                let recorded = try await store.recordOutcomes(
+                    batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner),
+                    claim: slots > 0 ? ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: slots) : nil)
+                start(recorded.claimed, releasing: slots)
+                for (entry, result) in zip(batch, recorded.results) {
                     switch result {
                     case let .success(update):
                         metrics.record(update)
@@ -262,6 +267,7 @@ actor Worker {
                     }
                 }
             } catch let error as BoardError where error.reason == .storage && !draining {
+                start([], releasing: slots)
                 // A full disk or a lock: keep the outcomes and write them once the store takes them
                 // (their slots stay busy meanwhile, so no new work piles up behind them).
                 logger.error("cannot record the outcome of \(batch.count) task(s), retrying in \(delay): \(error.message)")
@@ -269,6 +275,7 @@ actor Worker {
                 delay = min(delay * 2, .seconds(5))
                 continue
             } catch {
+                start([], releasing: slots)
                 // The claims stay in_progress in the store; start-up recovery will settle them.
                 logger.error("cannot record the outcome of \(batch.count) task(s): \(error)")
             }

@@ -432,10 +432,10 @@ public final class SQLiteStateStore: StateStore {
         return (task, step)
     }
 
-    public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
-        -> [Result<TaskUpdate, BoardError>]
-    {
-        guard !outcomes.isEmpty else { return [] }
+    public func recordOutcomes(
+        _ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin, claim: ClaimRequest?
+    ) async throws -> RecordedOutcomes {
+        guard !outcomes.isEmpty else { return RecordedOutcomes(results: [], claimed: []) }
         return try await writer.perform { db in
             var applied: [Result<(BoardTask, TaskTransition), BoardError>] = []
             applied.reserveCapacity(outcomes.count)
@@ -467,11 +467,21 @@ public final class SQLiteStateStore: StateStore {
                         task: task, transition: step, plan: plan, planTransition: index == indices.last ? transition : nil))
                 }
             }
-            return results.map { result in
+            let updates = results.map { result in
                 result.flatMap { update in
                     update.map { .success($0) } ?? .failure(BoardError(.storage, "internal: an outcome's plan was not refreshed"))
                 }
             }
+            // After the outcomes, so that the tasks they made ready can be claimed at once.
+            var claimed: [ClaimedTask] = []
+            if let claim, claim.limit > 0 {
+                // Its own savepoint: a claim that fails must not take the recorded outcomes with it.
+                // Nothing is lost, the tasks stay pending and the scheduler's next claim meets the error.
+                claimed = (try? db.inCachedSavepoint {
+                    try Self.claimDue(owner: claim.owner, now: now, leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit, db)
+                }) ?? []
+            }
+            return RecordedOutcomes(results: updates, claimed: claimed)
         }
     }
 

@@ -182,8 +182,12 @@ public protocol StateStore: Sendable {
     /// applied on its own (a refused one, say of a task cancelled meanwhile, fails alone with
     /// `invalid_state`), and each plan touched is re-derived once, after its tasks. The plan's
     /// transition, if any, is reported with the last of its task updates.
-    func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
-        -> [Result<TaskUpdate, BoardError>]
+    ///
+    /// With `claim`, the same transaction then claims due tasks (as `claimDueTasks` would) for
+    /// the slots these attempts left: the next tasks start without a commit of their own. A claim
+    /// that fails leaves the outcomes recorded and claims nothing (the scheduler retries it).
+    func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin, claim: ClaimRequest?)
+        async throws -> RecordedOutcomes
 
     /// Cancels the plan and every pending or running task of it.
     func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation
@@ -217,7 +221,19 @@ public protocol StateStore: Sendable {
     func close() async throws
 }
 
+/// What `recordOutcomes` did: one result per outcome, in order, and the tasks it claimed.
+public struct RecordedOutcomes: Sendable {
+    public var results: [Result<TaskUpdate, BoardError>]
+    public var claimed: [ClaimedTask]
+}
+
 extension StateStore {
+    public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
+        -> [Result<TaskUpdate, BoardError>]
+    {
+        try await recordOutcomes(outcomes, owner: owner, now: now, origin: origin, claim: nil).results
+    }
+
     public func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
         try await createPlan(draft, now: now, origin: origin, claim: nil)
     }

@@ -51,6 +51,36 @@ struct OutcomeBatchTests {
         #expect(events.filter { $0 == .planSynthesizing }.count == 1)
     }
 
+    /// The slots a batch leaves are filled in the same write, with tasks that batch made ready.
+    @Test func aBatchCanClaimTheNextTasksInTheSameWrite() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        var spec = draft(roles: ["CFO", "CTO", "CMO"])
+        spec.tasks[1].after = [0]
+        spec.tasks[2].after = [0]
+        let plan = try await temp.store.createPlan(spec, now: t0, origin: .daemon)
+        let first = try await temp.store.claimDueTasks(owner: "w1", now: t0, leaseMilliseconds: 1000, limit: 3)
+        #expect(first.map(\.task.agent) == ["CFO"], "the others wait for it")
+        let request = ClaimRequest(owner: "w1", leaseMilliseconds: 1000, limit: 1)
+        let recorded = try await temp.store.recordOutcomes(
+            [TaskOutcome(taskID: first[0].task.taskID, command: .complete, result: result("CFO"))], owner: "w1",
+            now: t0.adding(milliseconds: 5), origin: worker, claim: request)
+        #expect(recorded.results.count == 1)
+        #expect((try? recorded.results[0].get())?.task.state == .completed)
+        // CTO and CMO became ready in this write; the limit takes the first of them.
+        #expect(recorded.claimed.map(\.task.agent) == ["CTO"])
+        #expect(recorded.claimed.first?.task.state == .inProgress)
+        #expect(recorded.claimed.first?.dependencyResults == [result("CFO")], "the claim sees the result stored in the same write")
+        let states = try await temp.store.tasks(of: plan.plan.planID).map(\.state)
+        #expect(states == [.completed, .inProgress, .pending])
+        // Without a claim, nothing else moves.
+        let second = try await temp.store.recordOutcomes(
+            [TaskOutcome(taskID: recorded.claimed[0].task.taskID, command: .complete, result: result("CTO"))], owner: "w1",
+            now: t0.adding(milliseconds: 9), origin: worker, claim: nil)
+        #expect(second.claimed.isEmpty)
+        #expect(try await temp.store.tasks(of: plan.plan.planID).map(\.state) == [.completed, .completed, .pending])
+    }
+
     @Test func idsOfNewRowsIncreaseInCreationOrder() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
