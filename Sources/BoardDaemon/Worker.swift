@@ -229,8 +229,8 @@ actor Worker {
             }
         }
         outbox.append((claimed, TaskOutcome(taskID: task.taskID, command: command, result: result)))
-        // The slot is free now: let the scheduler claim the next task while this outcome is written.
-        await wake.signal()
+        // The slot is free now; the write that records this outcome claims its next task too
+        // (no scheduler round: `record` wakes the scheduler once the batch is stored).
         guard !recording else { return }
         recording = true
         while !outbox.isEmpty {

@@ -102,11 +102,17 @@ struct FailureTests {
 
     @Test(arguments: Backend.allCases)
     func aRefusedConnectionIsTransient(_ backend: Backend) async throws {
-        let port = try await closedPort()
+        let closed = try ClosedPort()
+        let port = closed.port
         let error = await llmError { try await backend.client(port: port).chat(chatRequest(timeout: .seconds(2))) }
+        withExtendedLifetime(closed) {}
         #expect(error?.kind == .transient)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true)
-        #expect(error?.message.contains("Connection refused") == true, "\(error?.message ?? "")")
+        // AsyncHTTPClient keeps retrying a refused connect until the request's deadline and then
+        // reports the last connect error; on a loaded machine (the full suite in parallel) the
+        // deadline can come first and the message is the timeout's. Both are transient.
+        let message = error?.message ?? ""
+        #expect(message.contains("Connection refused") || message.contains("no complete answer within 2 s"), "\(message)")
     }
 
     @Test func anUnusableBaseURLIsPermanent() async throws {

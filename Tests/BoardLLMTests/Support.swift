@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import BoardCore
 import BoardTestSupport
 import Testing
@@ -18,9 +19,36 @@ func llmError<T>(_ operation: () async throws -> T, sourceLocation: SourceLocati
     return nil
 }
 
-/// A port on 127.0.0.1 where nothing listens: bound, then released.
-func closedPort() async throws -> Int {
-    try await FakeLLMServer.run({ _ in .init(body: "") }) { $0.port }
+/// A port on 127.0.0.1 where nothing listens, held for the test: a socket bound to it but never
+/// listening makes connections to it refused, and no other test's server can take the port
+/// meanwhile (binding a free port and releasing it raced with parallel tests: once, a connection
+/// reached another test's server and failed differently).
+final class ClosedPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }
 
 /// An Ollama answer as the server sends it.
