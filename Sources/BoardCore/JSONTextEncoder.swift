@@ -223,22 +223,6 @@ final class LevelEncoder: Encoder {
     }
 }
 
-private struct IndexKey: CodingKey {
-    var intValue: Int?
-    var stringValue: String { "Index \(intValue ?? 0)" }
-    init(_ index: Int) { intValue = index }
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { self.intValue = intValue }
-}
-
-private struct SuperKey: CodingKey {
-    var stringValue: String { "super" }
-    var intValue: Int? { nil }
-    init() {}
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { nil }
-}
-
 private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let level: LevelEncoder
     var codingPath: [any CodingKey] { level.codingPath }
@@ -287,8 +271,8 @@ private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func superEncoder() -> any Encoder {
-        level.beginMember(SuperKey())
-        return level.child(at: SuperKey())
+        level.beginMember(JSONSuperKey())
+        return level.child(at: JSONSuperKey())
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
@@ -309,7 +293,7 @@ private struct UnkeyedWriter: UnkeyedEncodingContainer {
     private mutating func next() -> any CodingKey {
         level.beginMember(nil)
         defer { count += 1 }
-        return IndexKey(count)
+        return JSONIndexKey(count)
     }
 
     private mutating func raw(_ text: String) {

@@ -108,22 +108,6 @@ private func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _
 
 // MARK: - Containers
 
-private struct IndexKey: CodingKey {
-    var intValue: Int?
-    var stringValue: String { "Index \(intValue ?? 0)" }
-    init(_ index: Int) { intValue = index }
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { self.intValue = intValue }
-}
-
-private struct SuperKey: CodingKey {
-    var stringValue: String { "super" }
-    var intValue: Int? { nil }
-    init() {}
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { nil }
-}
-
 private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let fields: [String: JSONValue]
     let codingPath: [any CodingKey]
@@ -172,7 +156,7 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        ValueDecoder(value: fields[SuperKey().stringValue] ?? .null, codingPath: codingPath + [SuperKey()])
+        ValueDecoder(value: fields[JSONSuperKey().stringValue] ?? .null, codingPath: codingPath + [JSONSuperKey()])
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -194,7 +178,7 @@ private struct UnkeyedReader: UnkeyedDecodingContainer {
     var isAtEnd: Bool { currentIndex >= elements.count }
 
     private mutating func next(_ type: Any.Type) throws -> (JSONValue, [any CodingKey]) {
-        let path = codingPath + [IndexKey(currentIndex)]
+        let path = codingPath + [JSONIndexKey(currentIndex)]
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(type, DecodingError.Context(codingPath: path, debugDescription: "the array has no more elements"))
         }
