@@ -31,6 +31,42 @@ struct CommandAgentTests {
             """)
     }
 
+    /// Three claimers fill free slots (the scheduler, a plan.create claiming in its own
+    /// transaction, an outcome write claiming the next task): together they must never run more
+    /// agents at once than `scheduler.concurrency`.
+    @Test func neverMoreAgentsAtOnceThanTheConcurrency() async throws {
+        try await withSandbox { sandbox in
+            let running = sandbox.path("running")
+            try FileManager.default.createDirectory(atPath: running, withIntermediateDirectories: true)
+            let agent = try sandbox.agentScript("count.sh", """
+                cat > /dev/null
+                mkdir '\(running)/'$$
+                ls '\(running)' | wc -l >> '\(sandbox.path("counts"))'
+                sleep 0.05
+                rmdir '\(running)/'$$
+                echo "counted"
+                """)
+            let roles = ["CFO", "CTO", "CMO", "COO"]
+            let daemon = try await sandbox.startDaemon(config: testConfig(
+                agents: Dictionary(uniqueKeysWithValues: roles.map { ($0, agent) }), scheduler: ["concurrency": 2]))
+            var plans: [String] = []
+            for index in 0..<4 {
+                let created = try daemon.call("plan.create", [
+                    "goal": .string("plan \(index)"), "tasks": .array(roles.map { ["agent": .string($0)] }),
+                ])
+                plans.append(try #require(created["plan_id"]?.stringValue))
+            }
+            for plan in plans {
+                let detail = try await daemon.waitForPlanStatus(plan, "closed", timeout: .seconds(60))
+                #expect(detail["tasks"]?.arrayValue?.allSatisfy { $0["state"] == "completed" && $0["attempts"] == 1 } == true)
+            }
+            let counts = try String(contentsOfFile: sandbox.path("counts"), encoding: .utf8)
+                .split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(counts.count == 16)
+            #expect(counts.max() == 2, "agents seen running at once: \(counts)")
+        }
+    }
+
     @Test func failingAgentRetriesThenEscalatesThenManualRetryCloses() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig(agents: ["CFO": try Self.flakyCFO(sandbox)]))
