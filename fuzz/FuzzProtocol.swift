@@ -258,7 +258,8 @@ func depth(of value: JSONValue) -> Int {
 /// Where our parser may refuse what Foundation accepts: its documented strictness, and
 /// Foundation's leniencies found so far: a trailing comma (`[1,]`, `{"a":1,}`); the content of
 /// strings and numbers in the value of a repeated key, which it scans for structure but never
-/// decodes (invalid UTF-8, raw control characters, bad escapes, malformed numbers); and text in UTF-16 or UTF-32
+/// decodes (invalid UTF-8, raw control characters, bad escapes, malformed numbers, a number's
+/// text running on as in `0-0`); and text in UTF-16 or UTF-32
 /// (NUL bytes, byte order marks), which it detects and converts. The daemon speaks UTF-8 only
 /// (RFC 8259, section 8.1). Structural errors must agree.
 func isDocumentedStrictness(_ error: JSONParseError, in input: Data) -> Bool {
@@ -277,7 +278,14 @@ func isDocumentedStrictness(_ error: JSONParseError, in input: Data) -> Bool {
         return false
     }
     let before = bytes[..<error.offset].last { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-    return before == UInt8(ascii: ",")
+    if before == UInt8(ascii: ",") {
+        return true
+    }
+    // A number's text runs on in Foundation's scanner (`0-0`, `1.2.3`) and is only checked when
+    // decoded, which a repeated key's value never is; here the number ends at the first byte
+    // that cannot continue it.
+    return error.offset < bytes.count && Array("+-.eE0123456789".utf8).contains(bytes[error.offset])
+        && error.reason.hasPrefix("expected ',' or")
 }
 
 func jsonRoundTrip(_ input: Data) {
