@@ -44,8 +44,8 @@ actor Worker {
     /// killed by the shutdown itself (a service manager signalling the whole cgroup), so it is
     /// given back like an interrupted one rather than counted.
     private var draining = false
-    /// Slots promised to `plan.create` requests claiming in their own transaction
-    /// (`reserveSlots`), held until `start(_:releasing:)`.
+    /// Slots promised to claims in flight (`reserveSlots`: the scheduler's, a `plan.create`'s,
+    /// an outcome write's), held until `start(_:releasing:)`.
     private var reserved = 0
 
     init(
@@ -81,9 +81,9 @@ actor Worker {
         confidencePolicy = configuration.confidencePolicy
     }
 
-    /// A slot is free once its agent is done, before the outcome is stored: the scheduler's next
-    /// claim then joins the same group commit as that outcome instead of waiting for it. (Its
-    /// entry in `running` stays until the outcome is stored, so a drain still waits for it.)
+    /// A slot is free once its agent is done, before the outcome is stored: the write that
+    /// records the outcome claims the slot's next task. (Its entry in `running` stays until the
+    /// outcome is stored, so a drain still waits for it.)
     var freeSlots: Int { max(0, concurrency - runningCount - reserved) }
     /// Attempts whose agent is still at work.
     var runningCount: Int { running.count - outbox.count - recordingCount }
