@@ -274,18 +274,16 @@ func isDocumentedStrictness(_ error: JSONParseError, in input: Data) -> Bool {
     if bytes.contains(0) || bytes.starts(with: [0xEF, 0xBB, 0xBF]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) {
         return true
     }
-    guard error.offset < bytes.count, bytes[error.offset] == UInt8(ascii: "]") || bytes[error.offset] == UInt8(ascii: "}") else {
-        return false
+    guard error.offset < bytes.count else { return false }
+    let at = bytes[error.offset]
+    // A trailing comma: `]` or `}` right after a `,`.
+    if at == UInt8(ascii: "]") || at == UInt8(ascii: "}") {
+        return bytes[..<error.offset].last { ![0x20, 0x09, 0x0A, 0x0D].contains($0) } == UInt8(ascii: ",")
     }
-    let before = bytes[..<error.offset].last { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-    if before == UInt8(ascii: ",") {
-        return true
-    }
-    // A number's text runs on in Foundation's scanner (`0-0`, `1.2.3`) and is only checked when
+    // A number's text runs on in Foundation's scanner (`0-0`, `9e150.1`) and is only checked when
     // decoded, which a repeated key's value never is; here the number ends at the first byte
     // that cannot continue it.
-    return error.offset < bytes.count && Array("+-.eE0123456789".utf8).contains(bytes[error.offset])
-        && error.reason.hasPrefix("expected ',' or")
+    return Array("+-.eE0123456789".utf8).contains(at) && error.reason.hasPrefix("expected ',' or")
 }
 
 func jsonRoundTrip(_ input: Data) {
