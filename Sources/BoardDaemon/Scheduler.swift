@@ -17,8 +17,9 @@ final class Scheduler: Service {
     private let live: LiveConfiguration
     private let notifier: SystemdNotifier
     private let logger: Logger
-    /// Test-only (`BOARD_TEST_WEDGE_SCHEDULER=after-claim`): hang after the first claim, to prove
-    /// that the watchdog catches a wedged scheduler.
+    /// Test-only (`BOARD_TEST_WEDGE_SCHEDULER=after-claim`): hang once a task has been claimed
+    /// (by this loop, or by a `plan.create` or an outcome write claiming in its own transaction)
+    /// and runs, to prove that the watchdog catches a wedged scheduler.
     private let wedgeAfterClaim: Bool
 
     init(
@@ -39,7 +40,10 @@ final class Scheduler: Service {
             var lastStatus = ContinuousClock.now - .seconds(10)
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let (saturated, claimed) = await tick()
-                if wedgeAfterClaim, claimed > 0 { await wedge() }
+                if wedgeAfterClaim {
+                    let running = await worker.runningCount
+                    if claimed > 0 || running > 0 { await wedge() }
+                }
                 notifier.watchdog()
                 await reportStatus(last: &lastStatus)
                 let poll = live.configuration.pollIntervalMilliseconds
