@@ -96,13 +96,18 @@ private struct JSONParser {
         index += 1
     }
 
+    /// Past the closing bracket or brace of the array or object `enter()` opened.
+    private mutating func leave() {
+        index += 1
+        depth -= 1
+    }
+
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enter()
         var elements: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
+            leave()
             return .array(elements)
         }
         while true {
@@ -112,8 +117,7 @@ private struct JSONParser {
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
-                index += 1
-                depth -= 1
+                leave()
                 return .array(elements)
             default: throw failure("expected ',' or ']' in an array, found \(describe(bytes[index]))")
             }
@@ -125,8 +129,7 @@ private struct JSONParser {
         var fields: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
+            leave()
             return .object(fields)
         }
         while true {
@@ -148,8 +151,7 @@ private struct JSONParser {
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
+                leave()
                 return .object(fields)
             default: throw failure("expected ',' or '}' in an object, found \(describe(bytes[index]))")
             }

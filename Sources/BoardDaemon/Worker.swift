@@ -93,10 +93,6 @@ actor Worker {
 
     // MARK: Tasks
 
-    func start(_ batch: [ClaimedTask]) {
-        for claimed in batch { start(claimed) }
-    }
-
     /// Promises up to `count` free slots to a caller about to claim tasks (the scheduler, a
     /// `plan.create`, an outcome write), none while stopping. Every reservation must be handed
     /// back through `start(_:releasing:)`, with whatever was claimed, or nothing if the claim failed.
@@ -111,10 +107,11 @@ actor Worker {
         reserved = max(0, reserved - reservation)
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
         // (the drain waits for them, or interrupts them back to pending).
-        start(batch)
+        for claimed in batch { start(claimed) }
     }
 
-    func start(_ claimed: ClaimedTask) {
+    /// Every claim goes through a reservation, so tasks start only through `start(_:releasing:)`.
+    private func start(_ claimed: ClaimedTask) {
         let task = claimed.task
         let agent = agents[task.agent]
         let timeout = taskTimeoutMilliseconds
