@@ -104,33 +104,28 @@ public enum Wire {
         return Data(text.utf8)
     }
 
-    /// A decoded reply: the result's raw JSON, or the error.
+    /// A decoded reply: the result, or the error.
     public struct Response: Sendable {
         public var id: JSONValue
-        public var outcome: Result<Data, RPCError>
+        public var outcome: Result<JSONValue, RPCError>
     }
 
-    private struct ResponseEnvelope: Decodable {
-        var id: JSONValue?
-        var result: JSONValue?
-        var error: RPCError?
-    }
-
+    /// Decodes one reply line (without its newline), as strictly as the daemon reads requests.
+    /// The client's own decoders, not Foundation's: `boardctl` is a fresh process per command,
+    /// and `JSONDecoder`'s first use (its generic metadata and conformance lookups) was a tenth
+    /// of a `boardctl ping`.
     public static func decodeResponse(_ line: Data) throws -> Response {
-        let envelope = try JSONDecoder().decode(ResponseEnvelope.self, from: line)
-        if let error = envelope.error { return Response(id: envelope.id ?? .null, outcome: .failure(error)) }
-        guard let result = envelope.result else {
+        let value = try line.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
+        guard case let .object(fields) = value, fields["jsonrpc"] == .string(version) else {
+            throw RPCError.invalidRequest("a reply must be a JSON-RPC 2.0 object")
+        }
+        let id = fields["id"] ?? .null
+        if let error = fields["error"], error != .null {
+            return Response(id: id, outcome: .failure(try JSONValueDecoder().decode(RPCError.self, from: error)))
+        }
+        guard let result = fields["result"] else {
             throw RPCError.invalidRequest("reply has neither result nor error")
         }
-        return Response(id: envelope.id ?? .null, outcome: .success(Data(result.serialized.utf8)))
+        return Response(id: id, outcome: .success(result))
     }
-
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    public static let decoder = JSONDecoder()
-
 }

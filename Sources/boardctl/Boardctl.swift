@@ -78,18 +78,18 @@ struct GlobalOptions: ParsableArguments {
         if status != 0 { throw ExitCode(status) }
     }
 
-    func printJSON(_ data: Data) {
-        Output.line(String(decoding: data, as: UTF8.self))
+    func printJSON(_ result: JSONValue) {
+        Output.line(result.serialized)
     }
 
     /// The shape of most commands: one call, then the raw result with `--json` or `render` for people.
     func show<T: Decodable>(_ method: Method, _ params: JSONValue? = nil, as type: T.Type, render: (T) -> Void) throws {
         try run { client throws(ClientFailure) in
-            let data = try client.call(method, params)
+            let result = try client.call(method, params)
             if json {
-                printJSON(data)
+                printJSON(result)
             } else {
-                render(try decode(T.self, data))
+                render(try decode(T.self, result))
             }
             return 0
         }
@@ -97,25 +97,25 @@ struct GlobalOptions: ParsableArguments {
 }
 
 struct Ping: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check that boardd answers.")
+    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that boardd answers.")
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         try options.run { client throws(ClientFailure) in
             let start = ContinuousClock.now
-            let data = try client.call(.ping)
+            let result = try client.call(.ping)
             let elapsed = ContinuousClock.now - start
-            if options.json { options.printJSON(data); return 0 }
-            let result = try decode(PingResult.self, data)
+            if options.json { options.printJSON(result); return 0 }
+            let ping = try decode(PingResult.self, result)
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            Output.line("pong from boardd \(result.version) at \(client.path) in \(Output.fixed(Double(micros) / 1000, 2)) ms")
+            Output.line("pong from boardd \(ping.version) at \(client.path) in \(Output.fixed(Double(micros) / 1000, 2)) ms")
             return 0
         }
     }
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the daemon's state and queue.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the daemon's state and queue.")
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -138,7 +138,7 @@ struct Status: ParsableCommand {
 }
 
 struct Agents: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the board's executives with their backend and model.")
+    static let configuration = CommandConfiguration(commandName: "agents", abstract: "List the board's executives with their backend and model.")
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -165,6 +165,7 @@ struct MetricsCommand: ParsableCommand {
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "Make a consistent online copy of the database (it never overwrites a file).",
         discussion: "boardd writes the file itself, so PATH must be writable by the daemon (under the packaged service: below /var/lib/board).")
     @OptionGroup var options: GlobalOptions
@@ -180,6 +181,7 @@ struct Backup: ParsableCommand {
 
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reload",
         abstract: "Make boardd re-read its configuration file (like systemctl reload boardd).",
         discussion: "An invalid file is refused and the running configuration stays in force.")
     @OptionGroup var options: GlobalOptions
@@ -195,9 +197,9 @@ struct Reload: ParsableCommand {
     }
 }
 
-func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(ClientFailure) -> T {
+func decode<T: Decodable>(_ type: T.Type, _ result: JSONValue) throws(ClientFailure) -> T {
     do {
-        return try Wire.decoder.decode(T.self, from: data)
+        return try JSONValueDecoder().decode(T.self, from: result)
     } catch {
         throw .protocolError("unexpected reply from boardd: \(error)")
     }

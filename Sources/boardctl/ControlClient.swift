@@ -59,8 +59,8 @@ final class ControlClient {
         fd = socketFD
     }
 
-    /// Sends one request and returns the raw JSON of its result.
-    func call(_ method: Method, _ params: JSONValue? = nil) throws(ClientFailure) -> Data {
+    /// Sends one request and returns its result.
+    func call(_ method: Method, _ params: JSONValue? = nil) throws(ClientFailure) -> JSONValue {
         try connectIfNeeded()
         let id = nextID
         nextID += 1
@@ -89,9 +89,9 @@ final class ControlClient {
     }
 
     func call<T: Decodable>(_ method: Method, _ params: JSONValue? = nil, as type: T.Type) throws(ClientFailure) -> T {
-        let data = try call(method, params)
+        let result = try call(method, params)
         do {
-            return try Wire.decoder.decode(T.self, from: data)
+            return try JSONValueDecoder().decode(T.self, from: result)
         } catch {
             throw .protocolError("unexpected \(method.rawValue) result from boardd: \(error)")
         }

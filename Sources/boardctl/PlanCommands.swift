@@ -18,7 +18,7 @@ struct PlanCommand: ParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Wait.self, Result.self, Cancel.self, RetrySynthesis.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Submit a goal; the CEO splits it into tasks.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Submit a goal; the CEO splits it into tasks.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The goal, e.g. \"launch an SMB accounting SaaS in Q2\" (or give it in --file).") var goal: String?
         @Option(name: .long, help: "Background the board should know.") var context: String?
@@ -52,10 +52,10 @@ struct PlanCommand: ParsableCommand {
             params.idempotencyKey = idempotencyKey ?? params.idempotencyKey
             params.maxAttempts = maxAttempts ?? params.maxAttempts
             try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planCreate, params.json)
-                let detail = try decode(PlanDetail.self, data)
+                let result = try client.call(.planCreate, params.json)
+                let detail = try decode(PlanDetail.self, result)
                 if !wait {
-                    if options.json { options.printJSON(data) } else { printDetail(detail) }
+                    if options.json { options.printJSON(result) } else { printDetail(detail) }
                     return 0
                 }
                 if !options.json {
@@ -78,7 +78,7 @@ struct PlanCommand: ParsableCommand {
                 }
             } else {
                 do {
-                    value = try JSONDecoder().decode(JSONValue.self, from: data)
+                    value = try data.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
                 } catch {
                     throw ValidationError("\(path) is not valid JSON: \(error)")
                 }
@@ -92,7 +92,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List plans, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List plans, newest first.")
         @OptionGroup var options: GlobalOptions
         @Option(name: .long, help: "Only plans in this status.") var status: String?
         @Option(name: .long, help: "At most this many (1–1000).") var limit = 50
@@ -121,7 +121,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a plan and its tasks.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a plan and its tasks.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Plan id.") var planID: String
 
@@ -133,6 +133,7 @@ struct PlanCommand: ParsableCommand {
 
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "wait",
             abstract: "Wait until a plan settles; print its final plan when it closes.",
             discussion: "Exit status 0 when the plan closed, 2 when it settled otherwise, 3 on timeout.")
         @OptionGroup var options: GlobalOptions
@@ -146,7 +147,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     struct Result: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a closed plan's final plan.")
+        static let configuration = CommandConfiguration(commandName: "result", abstract: "Print a closed plan's final plan.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Plan id.") var planID: String
         @Option(name: .long, help: "markdown or json.") var format = "markdown"
@@ -158,16 +159,16 @@ struct PlanCommand: ParsableCommand {
         func run() throws {
             let id = try parseID(planID, PlanID.self)
             try options.run { client throws(ClientFailure) in
-                let data = try client.call(.planResult, PlanIDParams(planID: id).json)
-                if options.json || format == "json" { options.printJSON(data); return 0 }
-                Output.line(try decode(PlanResult.self, data).markdown)
+                let result = try client.call(.planResult, PlanIDParams(planID: id).json)
+                if options.json || format == "json" { options.printJSON(result); return 0 }
+                Output.line(try decode(PlanResult.self, result).markdown)
                 return 0
             }
         }
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a plan and stop its running tasks.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a plan and stop its running tasks.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Plan id.") var planID: String
 
@@ -178,7 +179,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     struct RetrySynthesis: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask the CEO again to synthesize a plan whose synthesis failed.")
+        static let configuration = CommandConfiguration(commandName: "retry-synthesis", abstract: "Ask the CEO again to synthesize a plan whose synthesis failed.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Plan id.") var planID: String
 
@@ -225,12 +226,12 @@ func waitAndPrint(_ client: ControlClient, _ id: PlanID, timeout: Double?, optio
         let detail = try client.call(.planGet, PlanIDParams(planID: id).json, as: PlanDetail.self)
         switch detail.plan.status {
         case .closed:
-            let data = try client.call(.planResult, PlanIDParams(planID: id).json)
-            if options.json { options.printJSON(data) } else { Output.line(try decode(PlanResult.self, data).markdown) }
+            let result = try client.call(.planResult, PlanIDParams(planID: id).json)
+            if options.json { options.printJSON(result) } else { Output.line(try decode(PlanResult.self, result).markdown) }
             return ExitStatus.success
         case .cancelled, .blocked, .failed:
             if options.json {
-                options.printJSON((try? Wire.encoder.encode(detail)) ?? Data())
+                Output.line((try? JSONTextEncoder().encode(detail)) ?? "{}")
             } else {
                 printDetail(detail)
                 Output.error("plan \(id) is \(detail.plan.status), not closed")

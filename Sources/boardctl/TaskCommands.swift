@@ -13,7 +13,7 @@ struct TaskCommand: ParsableCommand {
         commandName: "task", abstract: "Inspect, cancel and retry tasks.", subcommands: [Show.self, Cancel.self, Retry.self])
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a task and its result.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a task and its result.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Task id.") var taskID: String
 
@@ -24,7 +24,7 @@ struct TaskCommand: ParsableCommand {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a pending or running task (a running agent is stopped).")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a pending or running task (a running agent is stopped).")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Task id.") var taskID: String
 
@@ -35,7 +35,7 @@ struct TaskCommand: ParsableCommand {
     }
 
     struct Retry: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a failed, escalated or cancelled task again (grants one more attempt).")
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Run a failed, escalated or cancelled task again (grants one more attempt).")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Task id.") var taskID: String
 
@@ -70,7 +70,7 @@ func printTask(_ task: BoardTask) {
 }
 
 struct Events: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a plan's audit trail, newest first.")
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Show a plan's audit trail, newest first.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Plan id.") var planID: String
     @Option(name: .long, help: "Only this task's events.") var task: String?

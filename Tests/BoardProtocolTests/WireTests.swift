@@ -96,8 +96,17 @@ struct WireTests {
         let line = try Wire.successLine(id: "a", result: PingResult(version: "1.2.3"))
         let response = try Wire.decodeResponse(line.dropLast())
         #expect(response.id == "a")
-        let ping = try JSONDecoder().decode(PingResult.self, from: try response.outcome.get())
+        let ping = try JSONValueDecoder().decode(PingResult.self, from: try response.outcome.get())
         #expect(ping == PingResult(version: "1.2.3"))
+    }
+
+    @Test func repliesThatAreNotJSONRPCAreRefused() {
+        for line in [#"{"jsonrpc":"2.0","id":1}"#, #"{"id":1,"result":{}}"#, #"[{"jsonrpc":"2.0","id":1,"result":{}}]"#,
+                     #"{"jsonrpc":"2.0","id":1,"result":{},}"#, "pong", #"{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}"#] {
+            #expect(throws: (any Error).self, "\(line)") { try Wire.decodeResponse(Data(line.utf8)) }
+        }
+        let nullError = try? Wire.decodeResponse(Data(#"{"jsonrpc":"2.0","id":1,"result":5,"error":null}"#.utf8))
+        #expect(nullError.map { try? $0.outcome.get() } == .some(.int(5)), "a null error member is no error")
     }
 
     @Test func requestLinesAreWhatTheDaemonDecodes() throws {
@@ -116,8 +125,7 @@ struct WireTests {
         let task = BoardTask(
             taskID: .random(), planID: plan.planID, agent: "CFO", description: "d", state: .pending, attempts: 0, maxAttempts: 2,
             createdAt: now, updatedAt: now)
-        let data = try Wire.encoder.encode(PlanDetail(plan: plan, tasks: [task], created: true))
-        let value = try JSONDecoder().decode(JSONValue.self, from: data)
+        let value = try JSONValue.parse(try JSONTextEncoder().encode(PlanDetail(plan: plan, tasks: [task], created: true)))
         #expect(value["plan_id"] == .string(plan.planID.rawValue))
         #expect(value["status"] == "open")
         #expect(value["created_at"] == "1970-01-01T00:00:00.000Z")
@@ -129,7 +137,7 @@ struct WireTests {
         }
         #expect(tasks.first?["last_error"] == JSONValue.null)
         #expect(value["tasks"]?.arrayCount == 1)
-        #expect(try JSONDecoder().decode(PlanDetail.self, from: data) == PlanDetail(plan: plan, tasks: [task], created: true))
+        #expect(try JSONValueDecoder().decode(PlanDetail.self, from: value) == PlanDetail(plan: plan, tasks: [task], created: true))
     }
 }
 
