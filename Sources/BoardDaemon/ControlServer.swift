@@ -184,6 +184,9 @@ final class ControlServer: Service {
         }
     }
 
+    /// Requests up to this size are handled on their connection's event loop (no thread hand-off).
+    static let inlineLineBytes = 64 * 1024
+
     private func serveLines(
         _ inbound: NIOAsyncChannelInboundStream<LineFrame>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         connection: Connection, stopping: borrowing Atomic<Bool>
@@ -203,7 +206,18 @@ final class ControlServer: Service {
                     membership = member
                     return member
                 }
-                if let reply = await handler.handle(Data(buffer.readableBytesView), caller: caller) {
+                let line = Data(buffer.readableBytesView)
+                let reply: Data?
+                if line.count > Self.inlineLineBytes {
+                    // A big request (a plan with megabytes of context) takes milliseconds to parse
+                    // and store; on the event loop that would hold up every other connection it serves.
+                    reply = await withTaskExecutorPreference(globalConcurrentExecutor) {
+                        await handler.handle(line, caller: caller)
+                    }
+                } else {
+                    reply = await handler.handle(line, caller: caller)
+                }
+                if let reply {
                     try await outbound.write(ByteBuffer(bytes: reply))
                 }
             case .tooLong:

@@ -564,10 +564,12 @@ public final class SQLiteStateStore: StateStore {
         if closed.load(ordering: .sequentiallyConsistent) { throw BoardStoreError.closed }
         do {
             // SQLite's online backup API: a consistent snapshot while the daemon keeps writing. It
-            // blocks for as long as the copy takes, so it runs off Swift's cooperative threads.
+            // blocks for as long as the copy takes (minutes for a big store), so it gets a thread
+            // of its own: on Linux, `DispatchQueue.global()` is the same thread pool as Swift's
+            // cooperative executor (2 threads on 2 cores), and a copy there halved the daemon.
             let pool = pool
             let integrity = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
-                DispatchQueue.global().async {
+                let thread = Thread {
                     continuation.resume(with: Result {
                         let copy = try DatabaseQueue(path: path)
                         defer { try? copy.close() }
@@ -575,6 +577,8 @@ public final class SQLiteStateStore: StateStore {
                         return try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "unknown" }
                     })
                 }
+                thread.name = "board-backup"
+                thread.start()
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
             return BackupSummary(bytes: size, integrity: integrity)
