@@ -9,6 +9,14 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
     case full
     /// Commits survive a daemon crash; the last few may be lost on power loss. Much faster on slow disks.
     case normal
+
+    /// What `PRAGMA synchronous` reports for the mode.
+    var sqliteLevel: Int {
+        switch self {
+        case .full: 2
+        case .normal: 1
+        }
+    }
 }
 
 public struct StoreConfiguration: Sendable, Equatable {
@@ -54,10 +62,7 @@ public final class SQLiteStateStore: StateStore {
         config.foreignKeysEnabled = true
         let synchronous = configuration.synchronous.rawValue.uppercased()
         let checkpoints = WALCheckpoints()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            checkpoints.install(on: db)
-        }
+        config.prepareDatabase { db in checkpoints.install(on: db) }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             // The read-only check above cannot see a newer schema still in the WAL of a crashed
@@ -67,6 +72,18 @@ public final class SQLiteStateStore: StateStore {
                 throw Self.newerSchemaError(path)
             }
             try Schema.migrator.migrate(pool)
+            // GRDB's pool switches its writer to WAL mode *after* `prepareDatabase`, and sets
+            // `synchronous = NORMAL` while doing so: without this, `full` (the default) was never
+            // in force and no commit was fsynced (only checkpoints were). Set it again on the
+            // writer, the only connection that commits, and read it back.
+            let level = try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            guard level == configuration.synchronous.sqliteLevel else {
+                try? pool.close()
+                throw BoardError(.storage, "SQLite did not accept synchronous = \(synchronous) (it reports level \(level.map(String.init) ?? "none"))")
+            }
         } catch let error as BoardError {
             throw error
         } catch {
@@ -554,6 +571,11 @@ public final class SQLiteStateStore: StateStore {
             stats.runningTasks = try Int.fetchOne(db, sql: "SELECT count(*) FROM tasks WHERE state = 'in_progress'") ?? 0
             return stats
         }
+    }
+
+    /// The `synchronous` level of the connection that commits (2 FULL, 1 NORMAL), as SQLite reports it.
+    func committingSynchronousLevel() async throws -> Int? {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
     }
 
     public func backup(to path: String) async throws -> BackupSummary {

@@ -60,6 +60,17 @@ struct StoreTests {
 
     /// The writer runs SQLite's checkpoint itself, after answering (WALCheckpoints): the log
     /// must stay as bounded as SQLite's own automatic checkpoint kept it.
+    /// GRDB sets `synchronous = NORMAL` on its writer when it enables WAL mode, after the
+    /// connection's own set-up: a configured `full` was silently a `normal` until this was checked.
+    @Test(arguments: SynchronousMode.allCases)
+    func theConfiguredSynchronousModeIsTheCommittingConnections(_ mode: SynchronousMode) async throws {
+        let temp = try TemporaryStore(synchronous: mode)
+        let level = try await temp.store.committingSynchronousLevel()
+        await temp.remove()
+        #expect(level == mode.sqliteLevel)
+        #expect(level == (mode == .full ? 2 : 1))
+    }
+
     @Test func theWriteAheadLogStaysBounded() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
