@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
+# The fuzz target (fuzz/build.sh) is built by hand for its campaigns; type-check it here so that a
+# protocol change cannot leave it broken until the next campaign.
+swiftc -typecheck -parse-as-library -enable-upcoming-feature ExistentialAny \
+    -I "$(swift build --show-bin-path)/Modules" fuzz/FuzzProtocol.swift
 swift test --skip-build "$@"
 # A short crash soak: SIGKILL boardd under load a few times, then audit the database.
 python3 scripts/soak.py --cycles 5 --bin "$(swift build --show-bin-path)"

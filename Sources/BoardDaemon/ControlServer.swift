@@ -209,8 +209,10 @@ final class ControlServer: Service {
                 let line = Data(buffer.readableBytesView)
                 let reply: Data?
                 if line.count > Self.inlineLineBytes {
-                    // A big request (a plan with megabytes of context) takes milliseconds to parse
-                    // and store; on the event loop that would hold up every other connection it serves.
+                    // A big request (a plan with megabytes of context) takes milliseconds to parse and
+                    // to copy into the reply; on the event loop that would hold up every other
+                    // connection the loop serves. (A small request for a big reply, a `plan.get` of
+                    // a plan with thousands of tasks, is still encoded on the loop.)
                     reply = await withTaskExecutorPreference(globalConcurrentExecutor) {
                         await handler.handle(line, caller: caller)
                     }

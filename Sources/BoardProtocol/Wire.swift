@@ -104,6 +104,11 @@ public enum Wire {
         return Data(text.utf8)
     }
 
+    /// Why a reply line is not a JSON-RPC reply (a parse error says so itself).
+    public struct MalformedReply: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
     /// A decoded reply: the result, or the error.
     public struct Response: Sendable {
         public var id: JSONValue
@@ -117,14 +122,14 @@ public enum Wire {
     public static func decodeResponse(_ line: Data) throws -> Response {
         let value = try line.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
         guard case let .object(fields) = value, fields["jsonrpc"] == .string(version) else {
-            throw RPCError.invalidRequest("a reply must be a JSON-RPC 2.0 object")
+            throw MalformedReply(description: "not a JSON-RPC 2.0 object")
         }
         let id = fields["id"] ?? .null
         if let error = fields["error"], error != .null {
             return Response(id: id, outcome: .failure(try JSONValueDecoder().decode(RPCError.self, from: error)))
         }
         guard let result = fields["result"] else {
-            throw RPCError.invalidRequest("reply has neither result nor error")
+            throw MalformedReply(description: "neither result nor error")
         }
         return Response(id: id, outcome: .success(result))
     }

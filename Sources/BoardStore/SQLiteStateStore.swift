@@ -65,17 +65,11 @@ public final class SQLiteStateStore: StateStore {
         config.prepareDatabase { db in checkpoints.install(on: db) }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            // The read-only check above cannot see a newer schema still in the WAL of a crashed
-            // newer daemon; look again, now with the log, before migrating anything.
-            if try pool.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
-                try pool.close()
-                throw Self.newerSchemaError(path)
-            }
-            try Schema.migrator.migrate(pool)
             // GRDB's pool switches its writer to WAL mode *after* `prepareDatabase`, and sets
             // `synchronous = NORMAL` while doing so: without this, `full` (the default) was never
             // in force and no commit was fsynced (only checkpoints were). Set it again on the
-            // writer, the only connection that commits, and read it back.
+            // writer, the only connection that commits (the readers are opened read-only), before
+            // the migrations commit anything, and read it back.
             let level = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 return try Int.fetchOne(db, sql: "PRAGMA synchronous")
@@ -84,6 +78,13 @@ public final class SQLiteStateStore: StateStore {
                 try? pool.close()
                 throw BoardError(.storage, "SQLite did not accept synchronous = \(synchronous) (it reports level \(level.map(String.init) ?? "none"))")
             }
+            // The read-only check above cannot see a newer schema still in the WAL of a crashed
+            // newer daemon; look again, now with the log, before migrating anything.
+            if try pool.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
+                try pool.close()
+                throw Self.newerSchemaError(path)
+            }
+            try Schema.migrator.migrate(pool)
         } catch let error as BoardError {
             throw error
         } catch {
@@ -575,7 +576,8 @@ public final class SQLiteStateStore: StateStore {
 
     /// The `synchronous` level of the connection that commits (2 FULL, 1 NORMAL), as SQLite reports it.
     func committingSynchronousLevel() async throws -> Int? {
-        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        if closed.load(ordering: .sequentiallyConsistent) { throw BoardStoreError.closed }
+        return try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
     }
 
     public func backup(to path: String) async throws -> BackupSummary {

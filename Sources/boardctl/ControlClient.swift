@@ -80,20 +80,11 @@ final class ControlClient {
         do {
             response = try Wire.decodeResponse(reply)
         } catch {
-            throw .protocolError("boardd sent a reply that is not JSON-RPC: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+            throw .protocolError("boardd sent a reply that is not JSON-RPC (\(error)): \(String(decoding: reply.prefix(200), as: UTF8.self))")
         }
         switch response.outcome {
         case let .success(result): return result
         case let .failure(error): throw .rejected(error)
-        }
-    }
-
-    func call<T: Decodable>(_ method: Method, _ params: JSONValue? = nil, as type: T.Type) throws(ClientFailure) -> T {
-        let result = try call(method, params)
-        do {
-            return try JSONValueDecoder().decode(T.self, from: result)
-        } catch {
-            throw .protocolError("unexpected \(method.rawValue) result from boardd: \(error)")
         }
     }
 

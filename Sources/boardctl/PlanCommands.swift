@@ -78,7 +78,9 @@ struct PlanCommand: ParsableCommand {
                 }
             } else {
                 do {
-                    value = try data.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
+                    // Editors on some systems start a UTF-8 file with a byte-order mark; it is not JSON.
+                    let text = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
+                    value = try text.withUnsafeBytes { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
                 } catch {
                     throw ValidationError("\(path) is not valid JSON: \(error)")
                 }
@@ -223,7 +225,8 @@ func waitAndPrint(_ client: ControlClient, _ id: PlanID, timeout: Double?, optio
     let deadline = timeout.map { ContinuousClock.now.advanced(by: .milliseconds(Int64($0 * 1000))) }
     var delay = 20
     while true {
-        let detail = try client.call(.planGet, PlanIDParams(planID: id).json, as: PlanDetail.self)
+        let reply = try client.call(.planGet, PlanIDParams(planID: id).json)
+        let detail = try decode(PlanDetail.self, reply)
         switch detail.plan.status {
         case .closed:
             let result = try client.call(.planResult, PlanIDParams(planID: id).json)
@@ -231,7 +234,7 @@ func waitAndPrint(_ client: ControlClient, _ id: PlanID, timeout: Double?, optio
             return ExitStatus.success
         case .cancelled, .blocked, .failed:
             if options.json {
-                Output.line((try? JSONTextEncoder().encode(detail)) ?? "{}")
+                options.printJSON(reply)
             } else {
                 printDetail(detail)
                 Output.error("plan \(id) is \(detail.plan.status), not closed")

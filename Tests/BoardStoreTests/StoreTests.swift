@@ -58,19 +58,25 @@ struct StoreTests {
         #expect(counts.total == 0)
     }
 
-    /// The writer runs SQLite's checkpoint itself, after answering (WALCheckpoints): the log
-    /// must stay as bounded as SQLite's own automatic checkpoint kept it.
     /// GRDB sets `synchronous = NORMAL` on its writer when it enables WAL mode, after the
     /// connection's own set-up: a configured `full` was silently a `normal` until this was checked.
     @Test(arguments: SynchronousMode.allCases)
     func theConfiguredSynchronousModeIsTheCommittingConnections(_ mode: SynchronousMode) async throws {
         let temp = try TemporaryStore(synchronous: mode)
-        let level = try await temp.store.committingSynchronousLevel()
+        let level: Int?
+        do {
+            level = try await temp.store.committingSynchronousLevel()
+        } catch {
+            await temp.remove()
+            throw error
+        }
         await temp.remove()
         #expect(level == mode.sqliteLevel)
         #expect(level == (mode == .full ? 2 : 1))
     }
 
+    /// The writer runs SQLite's checkpoint itself, after answering (WALCheckpoints): the log
+    /// must stay as bounded as SQLite's own automatic checkpoint kept it.
     @Test func theWriteAheadLogStaysBounded() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
