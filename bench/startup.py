@@ -218,7 +218,9 @@ def one_run(kind, r, cached):
         res["rss_load"] = kb(st["VmRSS"]) / 1024
         res["anon_load"], res["file_load"] = kb(st["RssAnon"]) / 1024, kb(st["RssFile"]) / 1024
         res["hwm"] = kb(st["VmHWM"]) / 1024
-        res["settle_sched_ms_per_s"] = (c3[1] - c2[1]) / (t3 - t2)
+        # utime+stime, not the threads' schedstat sum: the pool's worker threads exit once idle
+        # after the load, and an exited thread's run time leaves that sum (it went negative).
+        res["settle_sched_ms_per_s"] = (c3[0] - c2[0]) / (t3 - t2)
         res["smaps"] = smaps(pid)
     finally:
         d.stop()
