@@ -131,17 +131,16 @@ struct RequestHandler: Sendable {
                 needsPlanning: needsPlanning, maxAttempts: maxAttempts)
             // With free slots, the plan's first tasks are claimed in its own transaction: they
             // start without a second commit and a scheduler round (submit → in_progress).
-            let slots = await worker.reserveSlots(upTo: draft.tasks.count)
+            let claim = await worker.reserveClaim(upTo: draft.tasks.count)
+            let slots = claim?.limit ?? 0
             let creation: PlanCreation
             do {
-                let claim = slots > 0
-                    ? ClaimRequest(owner: worker.owner, leaseMilliseconds: await worker.leaseMilliseconds, limit: slots) : nil
                 creation = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
             } catch {
-                await worker.start([], releasing: slots)
+                if slots > 0 { await worker.start([], releasing: slots) }
                 throw error
             }
-            await worker.start(creation.claimed, releasing: slots)
+            if slots > 0 { await worker.start(creation.claimed, releasing: slots) }
             if creation.created {
                 metrics.record(.planCreated)
                 metrics.record(.taskCreated, count: creation.tasks.count)

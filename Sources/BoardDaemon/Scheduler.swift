@@ -89,12 +89,13 @@ final class Scheduler: Service {
             // Claims first: a free slot waits for nothing else (the plans' turn comes right after).
             // Reserved, not just read: plan.create and the worker's outcome writes claim into free
             // slots too, and two claimers reading the same free count would overfill them.
-            let free = await worker.reserveSlots()
+            let claim = await worker.reserveClaim()
+            let free = claim?.limit ?? 0
             var claimed: [ClaimedTask] = []
-            if free > 0 {
+            if let claim {
                 do {
                     claimed = try await store.claimDueTasks(
-                        owner: worker.owner, now: .now(), leaseMilliseconds: await worker.leaseMilliseconds, limit: free)
+                        owner: claim.owner, now: .now(), leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit)
                 } catch {
                     await worker.start([], releasing: free)
                     throw error

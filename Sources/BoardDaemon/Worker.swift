@@ -87,7 +87,7 @@ actor Worker {
     var freeSlots: Int { max(0, concurrency - runningCount - reserved) }
     /// Attempts whose agent is still at work.
     var runningCount: Int { running.count - outbox.count - recordingCount }
-    var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
+    private var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
 
     func isSynthesizing(_ plan: PlanID) -> Bool { syntheses[plan] != nil }
 
@@ -96,11 +96,18 @@ actor Worker {
     /// Promises up to `count` free slots to a caller about to claim tasks (the scheduler, a
     /// `plan.create`, an outcome write), none while stopping. Every reservation must be handed
     /// back through `start(_:releasing:)`, with whatever was claimed, or nothing if the claim failed.
-    func reserveSlots(upTo count: Int = .max) -> Int {
+    private func reserveSlots(upTo count: Int = .max) -> Int {
         guard !draining, count > 0 else { return 0 }
         let granted = min(count, freeSlots)
         reserved += granted
         return granted
+    }
+
+    /// `reserveSlots` and the claim to make for them (`nil` for none) in one call: a caller on
+    /// another executor pays one hop for both.
+    func reserveClaim(upTo count: Int = .max) -> ClaimRequest? {
+        let slots = reserveSlots(upTo: count)
+        return slots > 0 ? ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: slots) : nil
     }
 
     func start(_ batch: [ClaimedTask], releasing reservation: Int) {
@@ -246,11 +253,11 @@ actor Worker {
         while true {
             // The slots these attempts left are claimed in the same write: the next tasks start
             // without a commit of their own.
-            let slots = reserveSlots()
+            let claim = reserveClaim()
+            let slots = claim?.limit ?? 0
             do {
                 let recorded = try await store.recordOutcomes(
-                    batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner),
-                    claim: slots > 0 ? ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: slots) : nil)
+                    batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner), claim: claim)
                 start(recorded.claimed, releasing: slots)
                 for (entry, result) in zip(batch, recorded.results) {
                     switch result {
