@@ -586,6 +586,8 @@ enum AnalystKeywords {
         "k": "k", "m": "m", "mm": "m", "bn": "bn", "b": "bn",
         "thousand": " thousand", "million": " million", "millions": " million", "billion": " billion",
     ]
+    /// Codes written before the amount ("USD 50,000").
+    static let currencyCodes: [String: String] = ["usd": "USD", "eur": "EUR", "gbp": "GBP"]
     static let currencyWords: [String: String] = [
         "usd": "USD", "eur": "EUR", "gbp": "GBP", "dollar": "dollars", "dollars": "dollars",
         "euro": "euros", "euros": "euros", "pound": "pounds", "pounds": "pounds",
@@ -690,37 +692,62 @@ enum AnalystKeywords {
         return nil
     }
 
-    /// Finds an amount such as "$50k", "€1.5 million", "200k USD" or "budget of 80,000" starting at `index`.
+    /// Finds an amount such as "$50k", "€1.5 million", "200k USD", "USD 50,000", "40 €",
+    /// "50 000 €" or "budget of 80,000" starting at `index`.
     static func money(tokens: [String], at index: Int) -> String? {
         func token(_ offset: Int) -> String {
             let position = index + offset
             return tokens.indices.contains(position) ? tokens[position] : ""
         }
-        func withMagnitude(_ number: String, magnitudeOffset: Int) -> (text: String, used: Int) {
-            if let magnitude = magnitudes[token(magnitudeOffset)] {
-                return (number + magnitude, 1)
+        /// The number at `offset` with the three-digit groups written apart after it ("50 000")
+        /// and a magnitude ("k", "million"), and how many tokens that took.
+        func amount(at offset: Int) -> (text: String, used: Int, hasMagnitude: Bool, value: Double)? {
+            let first = token(offset)
+            guard AnalystTokenizer.isNumber(first), !isYear(first) else { return nil }
+            var text = first
+            var used = 1
+            while token(offset + used).count == 3, token(offset + used).allSatisfy(\.isASCII), token(offset + used).allSatisfy(\.isNumber),
+                  !first.contains("."), !first.contains(",") {
+                text += " " + token(offset + used)
+                used += 1
             }
-            return (number, 0)
+            let value = Double(text.filter { $0.isNumber || $0 == "." }) ?? 0
+            if let magnitude = magnitudes[token(offset + used)] {
+                return (text + magnitude, used + 1, true, value)
+            }
+            // "250k", "2.5m": the magnitude written onto the number.
+            let suffix = String(first.drop { $0.isNumber || $0 == "." || $0 == "," })
+            return (text, used, magnitudes[suffix] != nil, value)
         }
         let current = token(0)
-        if let symbol = currencySymbols[current], AnalystTokenizer.isNumber(token(1)) {
-            return AnalystText.clip(symbol + withMagnitude(token(1), magnitudeOffset: 2).text, max: 24)
+        if let symbol = currencySymbols[current], let found = amount(at: 1) {
+            return AnalystText.clip(symbol + found.text, max: 24)
         }
-        if AnalystTokenizer.isNumber(current), !isYear(current) {
-            let amount = withMagnitude(current, magnitudeOffset: 1)
-            if let word = currencyWords[token(1 + amount.used)] {
-                return AnalystText.clip("\(amount.text) \(word)", max: 24)
+        if let code = currencyCodes[current], let found = amount(at: 1) {
+            return AnalystText.clip("\(code) \(found.text)", max: 24)
+        }
+        if let found = amount(at: 0) {
+            if let word = currencyWords[token(found.used)] {
+                return AnalystText.clip("\(found.text) \(word)", max: 24)
+            }
+            if let symbol = currencySymbols[token(found.used)] {
+                return AnalystText.clip(symbol + found.text, max: 24)
             }
         }
         if current == "budget" {
             for offset in 1...3 {
                 let candidate = token(offset)
                 if candidate == AnalystSignals.separator { break }
-                if currencySymbols[candidate] != nil { return nil }  // the symbol branch will catch it next
-                if AnalystTokenizer.isNumber(candidate), !isYear(candidate) {
-                    let unit = forms(of: token(offset + 1)).last ?? ""
+                if currencySymbols[candidate] != nil || currencyCodes[candidate] != nil { return nil }  // their branch catches it next
+                if let found = amount(at: offset) {
+                    let unit = forms(of: token(offset + found.used)).last ?? ""
                     if durationUnits.contains(unit) { return nil }
-                    return AnalystText.clip(withMagnitude(candidate, magnitudeOffset: offset + 1).text, max: 24)
+                    if currencyWords[token(offset + found.used)] != nil || currencySymbols[token(offset + found.used)] != nil {
+                        return nil  // "budget of 40 €": the amount's own branch catches it next
+                    }
+                    // A bare small number is a count ("a budget of 10 people"), not money.
+                    guard found.hasMagnitude || found.value >= 1000 else { return nil }
+                    return AnalystText.clip(found.text, max: 24)
                 }
             }
         }

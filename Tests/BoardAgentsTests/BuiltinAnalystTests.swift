@@ -30,6 +30,22 @@ struct BuiltinAnalystTests {
 
     // MARK: Analysis
 
+    /// Budgets as people write them, and numbers that are not budgets.
+    @Test(arguments: [
+        ("Open an office with a budget of €400k", "€400k"), ("Spend USD 50,000 on ads", "USD 50,000"),
+        ("Launch with 1.2 million EUR", "1.2 million EUR"), ("Budget: 250k", "250k"), ("costs 40€ a seat", "€40"),
+        ("budget: 50 000 € for the pilot", "€50 000"), ("budget 10k€", "€10k"), ("a budget of 12 000 over 3 months", "12 000"),
+        ("raise $1,200,000", "$1,200,000"),
+    ])
+    func readsBudgets(_ goal: String, _ budget: String) {
+        #expect(AnalystSignals(goal: goal, context: nil).budget == budget)
+    }
+
+    @Test(arguments: ["a budget of 10 people", "budget of 3 weeks", "launch in 2026 with budget 2026", "serve 100 000 users", "hire 200 people in 2027"])
+    func numbersThatAreNotBudgets(_ goal: String) {
+        #expect(AnalystSignals(goal: goal, context: nil).budget == nil)
+    }
+
     @Test("Same inputs give the same analysis and synthesis")
     func deterministic() {
         for role in Self.coreRoles + ["Head of Legal"] {
