@@ -181,11 +181,14 @@ public struct EventsListParams: Sendable, Equatable {
     public static let defaultLimit = 100
     public var planID: PlanID
     public var taskID: TaskID?
+    /// A page further back: only events written before this one.
+    public var before: EventID?
     public var limit: Int
 
-    public init(planID: PlanID, taskID: TaskID? = nil, limit: Int = defaultLimit) {
+    public init(planID: PlanID, taskID: TaskID? = nil, before: EventID? = nil, limit: Int = defaultLimit) {
         self.planID = planID
         self.taskID = taskID
+        self.before = before
         self.limit = limit
     }
 
@@ -193,6 +196,7 @@ public struct EventsListParams: Sendable, Equatable {
         var reader = try ParamReader(params)
         planID = try reader.requiredID("plan_id", as: PlanID.self)
         taskID = try reader.id("task_id", as: TaskID.self)
+        before = try reader.id("before", as: EventID.self)
         limit = try reader.int("limit", in: 1...10_000) ?? Self.defaultLimit
         try reader.finish()
     }
@@ -200,6 +204,7 @@ public struct EventsListParams: Sendable, Equatable {
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["plan_id": .string(planID.rawValue), "limit": .int(Int64(limit))]
         if let taskID { fields["task_id"] = .string(taskID.rawValue) }
+        if let before { fields["before"] = .string(before.rawValue) }
         return .object(fields)
     }
 }

@@ -533,17 +533,29 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent] {
+    public func events(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> [BoardEvent] {
         let count = max(1, min(limit, 10_000))
         return try await read { db in
+            var bound = Int64.max
+            if let before {
+                // event_id has no index of its own (one more page per event written); the
+                // plan's range of events_by_plan is searched instead.
+                guard let seq = try Int64.fetchOne(
+                    db, sql: "SELECT seq FROM events WHERE plan_id = ? AND event_id = ?", arguments: [plan.rawValue, before.rawValue])
+                else {
+                    throw BoardError(.notFound, "no event with id \(before.rawValue) in plan \(plan.rawValue)")
+                }
+                bound = seq
+            }
             let rows: [Row]
             if let task {
                 rows = try fetchRows(
-                    db, sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [task.rawValue, plan.rawValue, count])
+                    db, sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [task.rawValue, plan.rawValue, bound, count])
             } else {
                 rows = try fetchRows(
-                    db, sql: "SELECT * FROM events WHERE plan_id = ? ORDER BY seq DESC LIMIT ?", arguments: [plan.rawValue, count])
+                    db, sql: "SELECT * FROM events WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [plan.rawValue, bound, count])
             }
             return try rows.map(Self.event(from:))
         }

@@ -207,8 +207,9 @@ public protocol StateStore: Sendable {
     func finalPlan(of plan: PlanID) async throws -> FinalPlan?
 
     func recordEvent(plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp) async throws -> BoardEvent
-    /// Newest first.
-    func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent]
+    /// Newest first; with `before`, only events written before that one (a page further back).
+    /// `before` must be an event of the plan (`not_found` otherwise).
+    func events(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> [BoardEvent]
 
     /// Tasks currently `in_progress`, oldest claim first.
     func runningTasks() async throws -> [BoardTask]
@@ -228,6 +229,11 @@ public struct RecordedOutcomes: Sendable {
 }
 
 extension StateStore {
+    /// The newest `limit` events of a plan (or of one of its tasks).
+    public func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent] {
+        try await events(of: plan, task: task, before: nil, limit: limit)
+    }
+
     public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
         -> [Result<TaskUpdate, BoardError>]
     {

@@ -74,22 +74,45 @@ struct Events: ParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Plan id.") var planID: String
     @Option(name: .long, help: "Only this task's events.") var task: String?
-    @Option(name: .long, help: "At most this many (1–10000).") var limit = 100
+    @Option(name: .long, help: "At most this many (1–10000); with --all, per request.") var limit = 100
+    @Option(name: .long, help: "Only events older than this one (an evt_… id from a previous page).") var before: String?
+    @Flag(name: .long, help: "The whole trail, fetched page by page.") var all = false
 
     func run() throws {
         let plan = try parseID(planID, PlanID.self)
         let taskID = try task.map { try parseID($0, TaskID.self) }
-        try options.show(.eventsList, EventsListParams(planID: plan, taskID: taskID, limit: limit).json, as: EventsResult.self) {
-            Output.table(["TIME", "KIND", "TASK", "DETAIL"], $0.events.map { event in
-                var detail = ""
-                if case let .object(fields) = event.payload {
-                    detail = fields.keys.sorted().filter { $0 != "actor" }.map { key in
-                        let value = fields[key].map { $0.stringValue ?? $0.serialized } ?? ""
-                        return "\(key)=\(Output.clip(value, 80))"
-                    }.joined(separator: " ")
-                }
-                return [event.createdAt.iso8601, event.kind.rawValue, event.taskID?.rawValue ?? "-", detail]
-            })
+        let start = try before.map { try parseID($0, EventID.self) }
+        try options.run { client throws(ClientFailure) in
+            var events: [BoardEvent] = []
+            var raw: [JSONValue] = []
+            var cursor = start
+            repeat {
+                let reply = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, before: cursor, limit: limit).json)
+                let page = try decode(EventsResult.self, reply).events
+                if case let .array(items)? = reply["events"] { raw += items }
+                events += page
+                cursor = page.last?.eventID
+                if page.count < limit { break }
+            } while all
+            if options.json {
+                options.printJSON(.object(["events": .array(raw)]))
+            } else {
+                Self.print(events)
+            }
+            return 0
         }
+    }
+
+    private static func print(_ events: [BoardEvent]) {
+        Output.table(["TIME", "KIND", "TASK", "DETAIL"], events.map { event in
+            var detail = ""
+            if case let .object(fields) = event.payload {
+                detail = fields.keys.sorted().filter { $0 != "actor" }.map { key in
+                    let value = fields[key].map { $0.stringValue ?? $0.serialized } ?? ""
+                    return "\(key)=\(Output.clip(value, 80))"
+                }.joined(separator: " ")
+            }
+            return [event.createdAt.iso8601, event.kind.rawValue, event.taskID?.rawValue ?? "-", detail]
+        })
     }
 }

@@ -49,6 +49,14 @@ struct BoardctlHappyPathTests {
             #expect(kinds.filter { $0 == "task_completed" }.count == 4, "\(kinds)")
             // Newest first: the plan closing is the most recent event.
             #expect(kinds.first == "plan_closed", "\(kinds)")
+            // The same trail fetched three events at a time.
+            let paged = try await sandbox.boardctl(socket: socket, ["events", planID, "--limit", "3", "--all", "--json"])
+            #expect(paged.status == 0, "\(paged)")
+            #expect(try paged.json() == events.json())
+            let firstPage = try await sandbox.boardctl(socket: socket, ["events", planID, "--limit", "3", "--json"])
+            let cursor = try #require(try firstPage.json()["events"]?.arrayValue?.last?["event_id"]?.stringValue)
+            let rest = try await sandbox.boardctl(socket: socket, ["events", planID, "--before", cursor, "--json"])
+            #expect(try (rest.json()["events"]?.arrayValue ?? []).compactMap { $0["kind"]?.stringValue } == Array(kinds.dropFirst(3)))
 
             let status = try await sandbox.boardctl(socket: socket, ["status"])
             #expect(status.status == 0, "\(status)")

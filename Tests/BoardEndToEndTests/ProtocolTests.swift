@@ -124,6 +124,11 @@ struct ProtocolTests {
                              code: -32002, reason: "invalid_state", id: 7)
             Self.expectError(try connection.request(try requestLine(id: 8, method: "plan.retry_synthesis", params: plan)),
                              code: -32002, reason: "invalid_state", id: 8)
+            // An events cursor must be an event of that plan, and an event id.
+            Self.expectError(try connection.request(try requestLine(id: 9, method: "events.list", params: [
+                "plan_id": .string(planID), "before": "evt_00000000000000ff"])), code: -32001, reason: "not_found", id: 9)
+            Self.expectError(try connection.request(try requestLine(id: 10, method: "events.list", params: [
+                "plan_id": .string(planID), "before": .string(taskID)])), code: -32602, reason: "invalid_params", id: 10)
             // The refusals changed nothing.
             #expect(try daemon.plan(planID)["status"] == "closed")
             #expect(try daemon.task(taskID)["state"] == "completed")

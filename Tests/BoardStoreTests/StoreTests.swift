@@ -275,6 +275,33 @@ struct StoreTests {
         #expect(try await temp.store.recoverInterruptedTasks(now: t0).isEmpty)
     }
 
+    @Test func eventsPageBackwardsFromAnEvent() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let plan = try await temp.store.createPlan(draft(roles: ["COO", "CFO", "CTO", "CMO"]), now: t0, origin: .daemon)
+        let other = try await temp.store.createPlan(draft("another goal"), now: t0, origin: .daemon)
+        let all = try await temp.store.events(of: plan.plan.planID, task: nil, limit: 100)
+        #expect(all.count == 5, "plan_created and four task_created")
+        var paged: [BoardEvent] = []
+        var cursor: EventID?
+        repeat {
+            let page = try await temp.store.events(of: plan.plan.planID, task: nil, before: cursor, limit: 2)
+            paged += page
+            cursor = page.count == 2 ? page.last?.eventID : nil
+        } while cursor != nil
+        #expect(paged == all)
+        // A task's trail pages the same way.
+        let task = plan.tasks[0].taskID
+        _ = try await temp.store.recordEvent(plan: plan.plan.planID, task: task, kind: .taskRetry, payload: nil, now: t0)
+        let taskEvents = try await temp.store.events(of: plan.plan.planID, task: task, limit: 10)
+        #expect(try await temp.store.events(of: plan.plan.planID, task: task, before: taskEvents[0].eventID, limit: 10) == Array(taskEvents.dropFirst()))
+        // The cursor must be an event of the plan asked about.
+        let foreign = try #require(try await temp.store.events(of: other.plan.planID, task: nil, limit: 1).first)
+        await #expect(throws: BoardError.self) {
+            _ = try await temp.store.events(of: plan.plan.planID, task: nil, before: foreign.eventID, limit: 10)
+        }
+    }
+
     @Test func eventsFilterByTaskAndLimit() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
