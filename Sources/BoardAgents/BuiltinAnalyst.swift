@@ -701,13 +701,15 @@ enum AnalystKeywords {
         }
         /// The number at `offset` with the three-digit groups written apart after it ("50 000")
         /// and a magnitude ("k", "million"), and how many tokens that took.
-        func amount(at offset: Int) -> (text: String, used: Int, hasMagnitude: Bool, value: Double)? {
+        /// A year ("2026") is not an amount unless a currency sign says so ("$2000").
+        func amount(at offset: Int, allowYear: Bool = false) -> (text: String, used: Int, hasMagnitude: Bool, value: Double)? {
             let first = token(offset)
-            guard AnalystTokenizer.isNumber(first), !isYear(first) else { return nil }
+            guard AnalystTokenizer.isNumber(first), allowYear || !isYear(first) else { return nil }
             var text = first
             var used = 1
-            while token(offset + used).count == 3, token(offset + used).allSatisfy(\.isASCII), token(offset + used).allSatisfy(\.isNumber),
-                  !first.contains("."), !first.contains(",") {
+            // "50 000": groups of three digits after a number of at most three.
+            while first.count <= 3, first.allSatisfy(\.isNumber), token(offset + used).count == 3,
+                  token(offset + used).allSatisfy({ $0.isASCII && $0.isNumber }) {
                 text += " " + token(offset + used)
                 used += 1
             }
@@ -720,17 +722,18 @@ enum AnalystKeywords {
             return (text, used, magnitudes[suffix] != nil, value)
         }
         let current = token(0)
-        if let symbol = currencySymbols[current], let found = amount(at: 1) {
+        if let symbol = currencySymbols[current], let found = amount(at: 1, allowYear: true) {
             return AnalystText.clip(symbol + found.text, max: 24)
         }
-        if let code = currencyCodes[current], let found = amount(at: 1) {
+        if let code = currencyCodes[current], let found = amount(at: 1, allowYear: true) {
             return AnalystText.clip("\(code) \(found.text)", max: 24)
         }
         if let found = amount(at: 0) {
             if let word = currencyWords[token(found.used)] {
                 return AnalystText.clip("\(found.text) \(word)", max: 24)
             }
-            if let symbol = currencySymbols[token(found.used)] {
+            // "40 €", but not the count in "3 $150k engineers": there the sign starts a price.
+            if let symbol = currencySymbols[token(found.used)], !AnalystTokenizer.isNumber(token(found.used + 1)) {
                 return AnalystText.clip(symbol + found.text, max: 24)
             }
         }
@@ -743,7 +746,7 @@ enum AnalystKeywords {
                     let unit = forms(of: token(offset + found.used)).last ?? ""
                     if durationUnits.contains(unit) { return nil }
                     if currencyWords[token(offset + found.used)] != nil || currencySymbols[token(offset + found.used)] != nil {
-                        return nil  // "budget of 40 €": the amount's own branch catches it next
+                        return nil  // "budget of 40 €" (its own branch catches it next), "budget of 3 $50k …"
                     }
                     // A bare small number is a count ("a budget of 10 people"), not money.
                     guard found.hasMagnitude || found.value >= 1000 else { return nil }

@@ -44,18 +44,18 @@ final class GroupCommitWriter: Sendable {
     func perform<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             let write = PendingWrite(work: { try work($0) }, continuation: continuation)
-            let start = state.withLock { state -> Bool? in
-                if state.closed { return nil }
+            let accepted = state.withLock { state -> Bool in
+                if state.closed { return false }
                 state.queue.append(write)
-                if state.draining { return false }
-                state.draining = true
+                if !state.draining {
+                    state.draining = true
+                    // Scheduled under the lock (it only enqueues a block), so that a `close()`
+                    // cannot slip its barrier in ahead of this drain.
+                    pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
+                }
                 return true
             }
-            switch start {
-            case nil: continuation.resume(throwing: BoardStoreError.closed)
-            case true?: pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
-            case false?: break
-            }
+            if !accepted { continuation.resume(throwing: BoardStoreError.closed) }
         }
         guard let typed = value as? T else { throw BoardStoreError.internalInconsistency("write returned an unexpected type") }
         return typed
@@ -63,10 +63,13 @@ final class GroupCommitWriter: Sendable {
 
     /// Refuses new writes and waits for the ones already queued.
     func close() async {
-        state.withLock { $0.closed = true }
-        // The writer's queue is serial: a block scheduled now runs after any drain scheduled before.
+        // The writer's queue is serial: a block scheduled now runs after any drain scheduled
+        // before, and every accepted write was (scheduling happens under the same lock).
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            pool.asyncWriteWithoutTransaction { _ in continuation.resume() }
+            state.withLock { state in
+                state.closed = true
+                pool.asyncWriteWithoutTransaction { _ in continuation.resume() }
+            }
         }
     }
 

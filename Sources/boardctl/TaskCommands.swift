@@ -74,7 +74,7 @@ struct Events: ParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Plan id.") var planID: String
     @Option(name: .long, help: "Only this task's events.") var task: String?
-    @Option(name: .long, help: "At most this many (1–10000); with --all, per request.") var limit = 100
+    @Option(name: .long, help: "At most this many (1–10000; default 100); with --all, per request (default 10000).") var limit: Int?
     @Option(name: .long, help: "Only events older than this one (an evt_… id from a previous page).") var before: String?
     @Flag(name: .long, help: "The whole trail, fetched page by page.") var all = false
 
@@ -87,12 +87,14 @@ struct Events: ParsableCommand {
             var raw: [JSONValue] = []
             var cursor = start
             repeat {
-                let reply = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, before: cursor, limit: limit).json)
+                // Big pages for --all: each cursor costs the daemon a scan of the plan's events.
+                let pageSize = limit ?? (all ? 10_000 : EventsListParams.defaultLimit)
+                let reply = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, before: cursor, limit: pageSize).json)
                 let page = try decode(EventsResult.self, reply).events
                 if case let .array(items)? = reply["events"] { raw += items }
                 events += page
                 cursor = page.last?.eventID
-                if page.count < limit { break }
+                if page.count < pageSize { break }
             } while all
             if options.json {
                 options.printJSON(.object(["events": .array(raw)]))

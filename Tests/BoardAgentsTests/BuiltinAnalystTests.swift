@@ -35,7 +35,8 @@ struct BuiltinAnalystTests {
         ("Open an office with a budget of €400k", "€400k"), ("Spend USD 50,000 on ads", "USD 50,000"),
         ("Launch with 1.2 million EUR", "1.2 million EUR"), ("Budget: 250k", "250k"), ("costs 40€ a seat", "€40"),
         ("budget: 50 000 € for the pilot", "€50 000"), ("budget 10k€", "€10k"), ("a budget of 12 000 over 3 months", "12 000"),
-        ("raise $1,200,000", "$1,200,000"),
+        ("raise $1,200,000", "$1,200,000"), ("a $2000 budget", "$2000"), ("hire 3 $150k engineers", "$150k"),
+        ("sell 500 $20 tickets", "$20"),
     ])
     func readsBudgets(_ goal: String, _ budget: String) {
         #expect(AnalystSignals(goal: goal, context: nil).budget == budget)

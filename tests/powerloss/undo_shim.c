@@ -46,7 +46,7 @@ static char directory[PATH_MAX];
 static size_t directory_length;
 
 /* Per descriptor: 0 not looked at yet, -1 not a tracked file, else 1 + index into files. */
-static int fd_file[MAX_FD];
+static int fd_file[MAX_FD]; /* written under the lock; write() peeks without it */
 static struct {
     char path[PATH_MAX];
     int undo;
@@ -153,7 +153,7 @@ ssize_t pwrite64(int fd, const void *buffer, size_t length, off64_t offset) {
 }
 
 ssize_t write(int fd, const void *buffer, size_t length) {
-    if (fd >= 0 && fd < MAX_FD && fd_file[fd] != -1 && directory_length) {
+    if (fd >= 0 && fd < MAX_FD && __atomic_load_n(&fd_file[fd], __ATOMIC_RELAXED) != -1 && directory_length) {
         off_t offset = lseek(fd, 0, SEEK_CUR);
         if (offset >= 0) before_write(fd, length, offset);
     }
