@@ -42,9 +42,15 @@ public struct CEOPlanner: Sendable {
     ]
 
     public func plan(_ brief: GoalBrief) async throws -> [PlannedTask] {
+        try await planWithUsage(brief).tasks
+    }
+
+    /// The plan, and the CEO's language-model usage for it (every attempt, the repair included;
+    /// `nil` when the CEO is offline).
+    public func planWithUsage(_ brief: GoalBrief) async throws -> (tasks: [PlannedTask], usage: Usage?) {
         let ceo = registry.ceo
         guard case let .llm(spec) = ceo.backend else {
-            return try Planner(registry: registry).plan(brief, requested: nil)
+            return (try Planner(registry: registry).plan(brief, requested: nil), nil)
         }
         let client = try connections.client(for: spec, role: ceo.role)
         let roster = registry.agents.filter { $0.role != ceo.role }
@@ -60,13 +66,16 @@ public struct CEOPlanner: Sendable {
         if let context = brief.combinedContext { prompt += context + "\n" }
         var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
         var problem = ""
+        var usage: Usage?
         for attempt in 1...2 {
             let request = ChatRequest(
                 model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
                 contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
             let response = try await LLMAgent.chat(client, request, role: ceo.role)
+            let thisCall = LLMAgent.usage(response)
+            usage = usage.map { $0.adding(thisCall) } ?? thisCall
             do {
-                return try validate(response.content)
+                return (try validate(response.content), usage)
             } catch {
                 problem = error.message
             }

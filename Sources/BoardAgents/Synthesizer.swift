@@ -143,11 +143,14 @@ public struct Synthesizer: Sendable {
             "recommendations": [string] (actionable), "confidence": number between 0 and 1}.
             """
         var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
+        var usage: Usage?
         for attempt in 1...2 {
             let request = ChatRequest(
                 model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
                 contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
             let response = try await LLMAgent.chat(client, request, role: ceo.role)
+            let thisCall = LLMAgent.usage(response)
+            usage = usage.map { $0.adding(thisCall) } ?? thisCall
             let fields = AnalysisFormat.parse(response.content)
             if let fields, case let .string(summary)? = fields["executive_summary"], !summary.isEmpty {
                 let confidence = AnalysisFormat.number(fields["confidence"])
@@ -156,7 +159,7 @@ public struct Synthesizer: Sendable {
                     planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: false,
                     executiveSummary: summary, strategy: AnalysisFormat.strings(fields["strategy"]), contributors: contributors,
                     risks: AnalysisFormat.strings(fields["risks"]), recommendations: AnalysisFormat.strings(fields["recommendations"]),
-                    confidence: confidence, references: references, createdAt: now)
+                    confidence: confidence, references: references, usage: usage, createdAt: now)
             }
             let problem = fields == nil ? "it is not a JSON object" : "it has no non-empty executive_summary"
             if attempt == 2 {

@@ -217,6 +217,24 @@ public struct Usage: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case model, promptTokens = "prompt_tokens", completionTokens = "completion_tokens", latencyMilliseconds = "latency_ms"
     }
+
+    /// Two calls' usage together (a request and its repair): token counts add up where the
+    /// server reported them, the model is the later call's.
+    public func adding(_ other: Usage) -> Usage {
+        func sum(_ a: Int?, _ b: Int?) -> Int? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
+        return Usage(
+            model: other.model, promptTokens: sum(promptTokens, other.promptTokens),
+            completionTokens: sum(completionTokens, other.completionTokens),
+            latencyMilliseconds: latencyMilliseconds + other.latencyMilliseconds)
+    }
+
+    /// As stored in an event's payload.
+    public var json: JSONValue {
+        [
+            "model": .string(model), "prompt_tokens": promptTokens.map { .int(Int64($0)) } ?? .null,
+            "completion_tokens": completionTokens.map { .int(Int64($0)) } ?? .null, "latency_ms": .int(latencyMilliseconds),
+        ]
+    }
 }
 
 /// One row of the audit trail.
@@ -282,14 +300,18 @@ public struct FinalPlan: Sendable, Equatable, Codable {
     public var confidence: Double
     /// Sources the agents cited.
     public var references: [String]
+    /// The CEO's own language-model usage for this synthesis (every attempt, the repair
+    /// included); `nil` for an offline synthesis. The tasks' usage is in their results.
+    public var usage: Usage?
     public var createdAt: Timestamp
 
     public init(
         planID: PlanID, goal: String, synthesizedBy: String, offline: Bool, executiveSummary: String, strategy: [String],
         contributors: [Contributor], risks: [String], recommendations: [String], confidence: Double, references: [String] = [],
-        createdAt: Timestamp
+        usage: Usage? = nil, createdAt: Timestamp
     ) {
         self.references = references
+        self.usage = usage
         self.planID = planID
         self.goal = goal
         self.synthesizedBy = synthesizedBy
@@ -309,7 +331,7 @@ public struct FinalPlan: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case planID = "plan_id", goal, synthesizedBy = "synthesized_by", offline
         case executiveSummary = "executive_summary", strategy, contributors, risks, recommendations
-        case confidence, references, createdAt = "created_at"
+        case confidence, references, usage, createdAt = "created_at"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -325,6 +347,7 @@ public struct FinalPlan: Sendable, Equatable, Codable {
         recommendations = try container.decode([String].self, forKey: .recommendations)
         confidence = try container.decode(Double.self, forKey: .confidence)
         references = try container.decodeIfPresent([String].self, forKey: .references) ?? []
+        usage = try container.decodeIfPresent(Usage.self, forKey: .usage)
         createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
     }
 }

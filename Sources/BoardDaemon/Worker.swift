@@ -368,12 +368,13 @@ actor Worker {
         syntheses[plan.planID] = Task {
             do {
                 let brief = GoalBrief(goal: plan.goal, context: plan.context)
-                let planned = try await planner.plan(brief)
+                let (planned, usage) = try await planner.planWithUsage(brief)
                 let maxAttempts = try await store.plannedMaxAttempts(of: plan.planID)
                 let drafts = planned.map {
                     TaskDraft(agent: $0.role, description: $0.description, maxAttempts: maxAttempts, after: $0.after)
                 }
-                _ = try await store.addPlannedTasks(plan.planID, drafts, now: .now())
+                let origin = usage.map { ChangeOrigin(actor: "daemon", detail: ["usage": $0.json]) } ?? .daemon
+                _ = try await store.addPlannedTasks(plan.planID, drafts, now: .now(), origin: origin)
                 metrics.record(.planPlanned)
                 metrics.record(.taskCreated, count: drafts.count)
                 logger.info("plan planned", metadata: [

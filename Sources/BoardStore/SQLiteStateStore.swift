@@ -286,7 +286,7 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func addPlannedTasks(_ id: PlanID, _ drafts: [TaskDraft], now: Timestamp) async throws -> PlanCreation {
+    public func addPlannedTasks(_ id: PlanID, _ drafts: [TaskDraft], now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation {
         _ = try TaskGraph.order(names: drafts.map(\.agent), after: drafts.map(\.after))
         return try await writer.perform { db in
             var plan = try Self.requirePlan(id, db)
@@ -295,7 +295,7 @@ public final class SQLiteStateStore: StateStore {
             }
             let tasks = try Self.insertTasks(drafts, into: id, now: now, db)
             let transition = try PlanLifecycle.apply(.planned(try Self.counts(of: id, db)), to: plan.status)
-            try Self.store(transition, into: &plan, error: nil, now: now, origin: .daemon, db)
+            try Self.store(transition, into: &plan, error: nil, now: now, origin: origin, db)
             return PlanCreation(plan: plan, tasks: tasks, created: true)
         }
     }

@@ -195,7 +195,8 @@ public protocol StateStore: Sendable {
     /// Plans waiting for the CEO to split them into tasks.
     func plansAwaitingPlanning(limit: Int) async throws -> [Plan]
     /// Adds the CEO's tasks to a `planning` plan and opens it, atomically.
-    func addPlannedTasks(_ id: PlanID, _ tasks: [TaskDraft], now: Timestamp) async throws -> PlanCreation
+    /// `origin`'s detail goes into the `plan_planned` event (the CEO's model usage, say).
+    func addPlannedTasks(_ id: PlanID, _ tasks: [TaskDraft], now: Timestamp, origin: ChangeOrigin) async throws -> PlanCreation
     func failPlanning(_ id: PlanID, error: String, now: Timestamp) async throws -> Plan
     /// Attempts per task that a `planning` plan's tasks will get.
     func plannedMaxAttempts(of plan: PlanID) async throws -> Int
@@ -229,6 +230,10 @@ public struct RecordedOutcomes: Sendable {
 }
 
 extension StateStore {
+    public func addPlannedTasks(_ id: PlanID, _ tasks: [TaskDraft], now: Timestamp) async throws -> PlanCreation {
+        try await addPlannedTasks(id, tasks, now: now, origin: .daemon)
+    }
+
     /// The newest `limit` events of a plan (or of one of its tasks).
     public func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent] {
         try await events(of: plan, task: task, before: nil, limit: limit)

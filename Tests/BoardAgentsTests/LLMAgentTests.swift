@@ -326,8 +326,9 @@ struct CEOPlannerTests {
             LLMSpec.Flavor.ollama.answer(request.messages.count == 2 ? wrong : validPlan)
         }) { server in
             let planner = CEOPlanner(registry: try llmBoard(server), connections: connections)
-            let tasks = try await planner.plan(GoalBrief(goal: "launch a SaaS"))
+            let (tasks, usage) = try await planner.planWithUsage(GoalBrief(goal: "launch a SaaS"))
             #expect(tasks.map(\.role) == ["CTO", "CFO", "CMO"])
+            #expect(usage?.promptTokens == 222 && usage?.completionTokens == 444, "the plan and its repair")
             #expect(tasks.map(\.after) == [[], [0], [1]])
 
             #expect(server.requests.count == 2)
@@ -469,6 +470,8 @@ struct LLMSynthesisTests {
                     "the contributors' citations, each once, in order")
             #expect(final.contributors.map(\.agent) == ["CTO", "CFO"])
             #expect(final.contributors.map(\.taskID) == given.map(\.taskID))
+            #expect(final.usage?.promptTokens == 111 && final.usage?.completionTokens == 222, "the CEO's own tokens: \(String(describing: final.usage))")
+            #expect(final.usage?.model == "served-model")
 
             #expect(server.requests.count == 1)
             let request = try #require(server.requests.first)
@@ -492,6 +495,7 @@ struct LLMSynthesisTests {
             #expect(final.executiveSummary == "Launch in Q2 on managed Postgres with €29 seats")
             #expect(final.offline == false)
             #expect(server.requests.count == 2)
+            #expect(final.usage?.promptTokens == 222 && final.usage?.completionTokens == 444, "both calls count")
             let repair = try #require(server.requests.last)
             #expect(repair.messages.map(\.role) == ["system", "user", "assistant", "user"])
             #expect(repair.messages[2].content == junk)

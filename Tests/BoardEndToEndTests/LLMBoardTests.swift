@@ -180,6 +180,13 @@ struct LLMBoardTests {
                 #expect(summary.contains(BoardModel.summary(of: "Abacus")), "the CFO's answer reaches the final plan: \(summary)")
                 #expect(final["references"] == ["https://fake.example/Nexus", "https://fake.example/Abacus"])
                 #expect(final["contributors"]?.arrayValue?.compactMap { $0["agent"]?.stringValue } == ["CTO", "CFO"])
+                // The CEO's own tokens: the synthesis in the final plan, the planning in its event.
+                #expect(final["usage"]?["model"] == "fake-model", "\(final)")
+                #expect((final["usage"]?["prompt_tokens"]?.intValue ?? 0) > 0, "\(final)")
+                let trail = try await sandbox.boardctl(socket: socket, ["events", planID, "--all", "--json"])
+                let plannedEvent = (try trail.json()["events"]?.arrayValue ?? []).first { $0["kind"] == "plan_planned" }
+                #expect(plannedEvent?["payload"]?["usage"]?["model"] == "fake-model", "\(String(describing: plannedEvent))")
+                #expect((plannedEvent?["payload"]?["usage"]?["completion_tokens"]?.intValue ?? 0) > 0, "\(String(describing: plannedEvent))")
 
                 // The plan as the CEO made it: CTO, then CFO after the CTO; LLM results with usage.
                 let shown = try await sandbox.boardctl(socket: socket, ["plan", "show", planID, "--json"])
