@@ -72,8 +72,7 @@ public struct CEOPlanner: Sendable {
                 model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
                 contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
             let response = try await LLMAgent.chat(client, request, role: ceo.role)
-            let thisCall = LLMAgent.usage(response)
-            usage = usage.map { $0.adding(thisCall) } ?? thisCall
+            usage = Usage.total(usage, LLMAgent.usage(response))
             do {
                 return (try validate(response.content), usage)
             } catch {

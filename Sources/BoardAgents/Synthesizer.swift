@@ -149,8 +149,7 @@ public struct Synthesizer: Sendable {
                 model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
                 contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
             let response = try await LLMAgent.chat(client, request, role: ceo.role)
-            let thisCall = LLMAgent.usage(response)
-            usage = usage.map { $0.adding(thisCall) } ?? thisCall
+            usage = Usage.total(usage, LLMAgent.usage(response))
             let fields = AnalysisFormat.parse(response.content)
             if let fields, case let .string(summary)? = fields["executive_summary"], !summary.isEmpty {
                 let confidence = AnalysisFormat.number(fields["confidence"])

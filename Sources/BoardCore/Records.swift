@@ -218,14 +218,15 @@ public struct Usage: Sendable, Equatable, Codable {
         case model, promptTokens = "prompt_tokens", completionTokens = "completion_tokens", latencyMilliseconds = "latency_ms"
     }
 
-    /// Two calls' usage together (a request and its repair): token counts add up where the
-    /// server reported them, the model is the later call's.
-    public func adding(_ other: Usage) -> Usage {
+    /// The usage of several calls (a request and its repair), one call at a time: token counts
+    /// add up where the server reported them, the model is the latest call's.
+    public static func total(_ earlier: Usage?, _ call: Usage) -> Usage {
+        guard let earlier else { return call }
         func sum(_ a: Int?, _ b: Int?) -> Int? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
         return Usage(
-            model: other.model, promptTokens: sum(promptTokens, other.promptTokens),
-            completionTokens: sum(completionTokens, other.completionTokens),
-            latencyMilliseconds: latencyMilliseconds + other.latencyMilliseconds)
+            model: call.model, promptTokens: sum(earlier.promptTokens, call.promptTokens),
+            completionTokens: sum(earlier.completionTokens, call.completionTokens),
+            latencyMilliseconds: earlier.latencyMilliseconds + call.latencyMilliseconds)
     }
 
     /// As stored in an event's payload.

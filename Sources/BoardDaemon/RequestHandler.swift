@@ -132,15 +132,14 @@ struct RequestHandler: Sendable {
             // With free slots, the plan's first tasks are claimed in its own transaction: they
             // start without a second commit and a scheduler round (submit → in_progress).
             let claim = await worker.reserveClaim(upTo: draft.tasks.count)
-            let slots = claim?.limit ?? 0
             let creation: PlanCreation
             do {
                 creation = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
             } catch {
-                if slots > 0 { await worker.start([], releasing: slots) }
+                if let claim { await worker.start([], releasing: claim) }
                 throw error
             }
-            if slots > 0 { await worker.start(creation.claimed, releasing: slots) }
+            if let claim { await worker.start(creation.claimed, releasing: claim) }
             if creation.created {
                 metrics.record(.planCreated)
                 metrics.record(.taskCreated, count: creation.tasks.count)

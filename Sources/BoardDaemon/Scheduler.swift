@@ -90,17 +90,16 @@ final class Scheduler: Service {
             // Reserved, not just read: plan.create and the worker's outcome writes claim into free
             // slots too, and two claimers reading the same free count would overfill them.
             let claim = await worker.reserveClaim()
-            let free = claim?.limit ?? 0
             var claimed: [ClaimedTask] = []
             if let claim {
                 do {
                     claimed = try await store.claimDueTasks(
                         owner: claim.owner, now: .now(), leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit)
                 } catch {
-                    await worker.start([], releasing: free)
+                    await worker.start([], releasing: claim)
                     throw error
                 }
-                await worker.start(claimed, releasing: free)
+                await worker.start(claimed, releasing: claim)
             }
             for plan in try await store.plansAwaitingPlanning(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.planWithCEO(plan)
@@ -108,7 +107,7 @@ final class Scheduler: Service {
             for plan in try await store.plansAwaitingSynthesis(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.synthesize(plan)
             }
-            return (claimed.count == free, claimed.count)
+            return (claimed.count == (claim?.limit ?? 0), claimed.count)
         } catch {
             // A store error (disk full, locked) must not kill the loop: log and retry at the next poll.
             // Reported as saturated so that the loop waits a whole poll interval: the next due time

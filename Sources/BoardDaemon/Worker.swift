@@ -44,7 +44,7 @@ actor Worker {
     /// killed by the shutdown itself (a service manager signalling the whole cgroup), so it is
     /// given back like an interrupted one rather than counted.
     private var draining = false
-    /// Slots promised to claims in flight (`reserveSlots`: the scheduler's, a `plan.create`'s,
+    /// Slots promised to claims in flight (`reserveClaim`: the scheduler's, a `plan.create`'s,
     /// an outcome write's), held until `start(_:releasing:)`.
     private var reserved = 0
 
@@ -94,24 +94,18 @@ actor Worker {
     // MARK: Tasks
 
     /// Promises up to `count` free slots to a caller about to claim tasks (the scheduler, a
-    /// `plan.create`, an outcome write), none while stopping. Every reservation must be handed
-    /// back through `start(_:releasing:)`, with whatever was claimed, or nothing if the claim failed.
-    private func reserveSlots(upTo count: Int = .max) -> Int {
-        guard !draining, count > 0 else { return 0 }
-        let granted = min(count, freeSlots)
-        reserved += granted
-        return granted
-    }
-
-    /// `reserveSlots` and the claim to make for them (`nil` for none) in one call: a caller on
-    /// another executor pays one hop for both.
+    /// `plan.create`, an outcome write) and returns the claim to make for them; `nil` for none,
+    /// and always while stopping. Every claim returned must be handed back through
+    /// `start(_:releasing:)`, with whatever was claimed, or nothing if the claim failed.
     func reserveClaim(upTo count: Int = .max) -> ClaimRequest? {
-        let slots = reserveSlots(upTo: count)
-        return slots > 0 ? ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: slots) : nil
+        let granted = draining ? 0 : min(max(0, count), freeSlots)
+        guard granted > 0 else { return nil }
+        reserved += granted
+        return ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: granted)
     }
 
-    func start(_ batch: [ClaimedTask], releasing reservation: Int) {
-        reserved = max(0, reserved - reservation)
+    func start(_ batch: [ClaimedTask], releasing reservation: ClaimRequest) {
+        reserved = max(0, reserved - reservation.limit)
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
         // (the drain waits for them, or interrupts them back to pending).
         for claimed in batch { start(claimed) }
@@ -254,11 +248,10 @@ actor Worker {
             // The slots these attempts left are claimed in the same write: the next tasks start
             // without a commit of their own.
             let claim = reserveClaim()
-            let slots = claim?.limit ?? 0
             do {
                 let recorded = try await store.recordOutcomes(
                     batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner), claim: claim)
-                start(recorded.claimed, releasing: slots)
+                if let claim { start(recorded.claimed, releasing: claim) }
                 for (entry, result) in zip(batch, recorded.results) {
                     switch result {
                     case let .success(update):
@@ -271,7 +264,7 @@ actor Worker {
                     }
                 }
             } catch let error as BoardError where error.reason == .storage && !draining {
-                start([], releasing: slots)
+                if let claim { start([], releasing: claim) }
                 // A full disk or a lock: keep the outcomes and write them once the store takes them
                 // (their slots stay busy meanwhile, so no new work piles up behind them).
                 logger.error("cannot record the outcome of \(batch.count) task(s), retrying in \(delay): \(error.message)")
@@ -279,7 +272,7 @@ actor Worker {
                 delay = min(delay * 2, .seconds(5))
                 continue
             } catch {
-                start([], releasing: slots)
+                if let claim { start([], releasing: claim) }
                 // The claims stay in_progress in the store; start-up recovery will settle them.
                 logger.error("cannot record the outcome of \(batch.count) task(s): \(error)")
             }
