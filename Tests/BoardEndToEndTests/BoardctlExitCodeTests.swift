@@ -45,6 +45,40 @@ struct BoardctlExitCodeTests {
         }
     }
 
+    /// Plan files: JSON (a leading byte-order mark is skipped) and YAML give the same plan; a file
+    /// that is not strict JSON is a usage error that says where it went wrong, and sends nothing.
+    @Test func planFilesAreReadStrictly() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig())
+            let socket = daemon.socketPath
+            let json = try sandbox.write("plan.json", """
+                \u{FEFF}{"goal": "open an office", "tasks": [{"agent": "CTO", "description": "IT"},
+                 {"agent": "CFO", "description": "budget", "after": [0]}]}
+                """)
+            let yaml = try sandbox.write("plan.yaml", """
+                goal: open an office
+                tasks:
+                  - agent: CTO
+                    description: IT
+                  - agent: CFO
+                    description: budget
+                    after: [0]
+                """)
+            for file in [json, yaml] {
+                let created = try await sandbox.boardctl(socket: socket, ["plan", "create", "--file", file, "--json"])
+                #expect(created.status == 0, "\(file): \(created)")
+                let tasks = try created.json()["tasks"]?.arrayValue ?? []
+                #expect(tasks.compactMap { $0["agent"]?.stringValue } == ["CTO", "CFO"], "\(file): \(created)")
+                #expect(tasks.last?["depends_on"] == [tasks.first?["task_id"] ?? .null], "\(file): \(created)")
+            }
+            let trailingComma = try sandbox.write("bad.json", #"{"goal": "open an office",}"#)
+            let refused = try await sandbox.boardctl(socket: socket, ["plan", "create", "--file", trailingComma])
+            #expect(refused.status == 64, "\(refused)")
+            #expect(refused.stderr.contains("is not valid JSON") && refused.stderr.contains("at byte 26"), "\(refused)")
+            #expect(try daemon.call("plan.list")["plans"]?.arrayValue?.count == 2, "the refused file sent nothing")
+        }
+    }
+
     @Test func rejectedRequestsExit1() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig())
