@@ -33,6 +33,7 @@ let package = Package(
                 "BoardCore", .product(name: "GRDB", package: "GRDB.swift"),
                 // sqlite3_wal_hook, which GRDB does not wrap (see WALCheckpoints.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteConfig",
             ],
             swiftSettings: swiftSettings
         ),
@@ -58,6 +59,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // sqlite3_config (variadic in C), for the process-wide settings of SQLiteSettings.swift.
+        .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
         // libsystemd: sd_notify, the watchdog, socket activation, the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon runtime: services under a ServiceGroup (control server, scheduler, worker).

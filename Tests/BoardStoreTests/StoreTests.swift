@@ -65,7 +65,7 @@ struct StoreTests {
         let temp = try TemporaryStore(synchronous: mode)
         let level: Int?
         do {
-            level = try await temp.store.committingSynchronousLevel()
+            level = try await temp.store.committingConnectionSetting("synchronous")
         } catch {
             await temp.remove()
             throw error
@@ -73,6 +73,43 @@ struct StoreTests {
         await temp.remove()
         #expect(level == mode.sqliteLevel)
         #expect(level == (mode == .full ? 2 : 1))
+    }
+
+    /// The savepoints of a group commit keep their undo pages in memory, not in a temporary
+    /// file that every big batch wrote to and no one ever read back.
+    @Test func theWritersStatementJournalsStayInMemory() async throws {
+        let temp = try TemporaryStore()
+        let setting: Int?
+        do {
+            setting = try await temp.store.committingConnectionSetting("temp_store")
+        } catch {
+            await temp.remove()
+            throw error
+        }
+        await temp.remove()
+        #expect(setting == 2, "temp_store is \(setting.map(String.init) ?? "unset"), not MEMORY (2)")
+    }
+
+    /// In a process of its own, so that this store is the first to open SQLite there: SQLite's
+    /// memory statistics (a process-wide mutex around every allocation) are off, and the store
+    /// still works without them.
+    @Test func sqliteCountsNoMemoryInTheDaemonsProcess() async {
+        await #expect(processExitsWith: .success) {
+            let directory = NSTemporaryDirectory() + "board-store-memstatus-" + UUID().uuidString
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let store = try? SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
+            guard let store else { exit(2) }
+            guard let created = try? await store.createPlan(
+                PlanDraft(goal: "g", context: String(repeating: "c", count: 100_000), idempotencyKey: nil,
+                          tasks: [TaskDraft(agent: "CFO", description: "d", maxAttempts: 1)]),
+                now: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000), origin: .daemon),
+                  (try? await store.plan(created.plan.planID)) != nil
+            else { exit(3) }
+            try? await store.close()
+            guard SQLiteProcessSettings.applied else { exit(4) }
+            guard SQLiteProcessSettings.countedMemory == 0 else { exit(5) }
+        }
     }
 
     /// The writer runs SQLite's checkpoint itself, after answering (WALCheckpoints): the log
