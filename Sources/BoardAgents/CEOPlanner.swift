@@ -64,28 +64,10 @@ public struct CEOPlanner: Sendable {
             """
         var prompt = "Company goal: \(brief.goal)\n"
         if let context = brief.combinedContext { prompt += context + "\n" }
-        var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
-        var problem = ""
-        var usage: Usage?
-        for attempt in 1...2 {
-            let request = ChatRequest(
-                model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
-                contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
-            let response = try await LLMAgent.chat(client, request, role: ceo.role)
-            usage = Usage.total(usage, LLMAgent.usage(response))
-            do {
-                return (try validate(response.content), usage)
-            } catch {
-                problem = error.message
-            }
-            if attempt == 1 {
-                messages += [
-                    .assistant(response.content),
-                    .user("That plan is invalid: \(problem). Answer again with only the corrected JSON object."),
-                ]
-            }
-        }
-        throw AgentFailure(.retryable, "\(ceo.role): \(spec.model) at \(spec.baseURL) gave an invalid plan twice: \(problem)")
+        let (tasks, usage) = try await LLMAgent.askValidated(
+            client, spec: spec, role: ceo.role, messages: [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)],
+            schema: Self.schema, answer: "plan", validate: { text throws(BoardError) in try validate(text) })
+        return (tasks, usage)
     }
 
     /// Checks the model's plan against the board and the dependency rules.

@@ -132,6 +132,43 @@ public struct LLMAgent: Agent {
         }
     }
 
+    /// Asks for a JSON answer and checks it with `validate`. An invalid answer (`answer` names
+    /// what was asked for: "plan", "synthesis") gets one repair request that quotes the problem;
+    /// a second invalid one fails the attempt, retryable. Returns the value and the usage of
+    /// every call made for it.
+    static func askValidated<Value>(
+        _ client: any ChatClient, spec: LLMSpec, role: String, messages: [ChatMessage], schema: JSONValue, answer: String,
+        validate: (String) throws(BoardError) -> Value
+    ) async throws -> (value: Value, usage: Usage?) {
+        var messages = messages
+        var usage: Usage?
+        var attempt = 1
+        while true {
+            let request = ChatRequest(
+                model: spec.model, messages: messages, jsonSchema: schema, temperature: spec.temperature,
+                contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
+            let response = try await chat(client, request, role: role)
+            usage = Usage.total(usage, Self.usage(response))
+            let problem: String
+            do {
+                return (try validate(response.content), usage)
+            } catch {
+                problem = error.message
+            }
+            if attempt == 2 {
+                throw AgentFailure(.retryable, """
+                    \(role): \(spec.model) at \(spec.baseURL) gave an invalid \(answer) twice (\(problem)): \
+                    \(response.content.prefix(200))
+                    """)
+            }
+            attempt += 1
+            messages += [
+                .assistant(response.content),
+                .user("That \(answer) is invalid: \(problem). Answer again with only the corrected JSON object."),
+            ]
+        }
+    }
+
     static func usage(_ response: ChatResponse) -> Usage {
         let latency = response.latency.components
         return Usage(

@@ -142,36 +142,23 @@ public struct Synthesizer: Sendable {
             {"executive_summary": string, "strategy": [string] (ordered phases), "risks": [string] (cross-functional), \
             "recommendations": [string] (actionable), "confidence": number between 0 and 1}.
             """
-        var messages: [ChatMessage] = [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)]
-        var usage: Usage?
-        for attempt in 1...2 {
-            let request = ChatRequest(
-                model: spec.model, messages: messages, jsonSchema: Self.schema, temperature: spec.temperature,
-                contextSize: spec.contextSize, keepAlive: spec.keepAlive, timeout: .seconds(spec.timeoutSeconds))
-            let response = try await LLMAgent.chat(client, request, role: ceo.role)
-            usage = Usage.total(usage, LLMAgent.usage(response))
-            let fields = AnalysisFormat.parse(response.content)
-            if let fields, case let .string(summary)? = fields["executive_summary"], !summary.isEmpty {
-                let confidence = AnalysisFormat.number(fields["confidence"])
-                    ?? contributions.compactMap(\.result.confidence).reduce(0, +) / Double(max(1, contributions.count))
-                return FinalPlan(
-                    planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: false,
-                    executiveSummary: summary, strategy: AnalysisFormat.strings(fields["strategy"]), contributors: contributors,
-                    risks: AnalysisFormat.strings(fields["risks"]), recommendations: AnalysisFormat.strings(fields["recommendations"]),
-                    confidence: confidence, references: references, usage: usage, createdAt: now)
+        let (answer, usage) = try await LLMAgent.askValidated(
+            client, spec: spec, role: ceo.role, messages: [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)],
+            schema: Self.schema, answer: "synthesis"
+        ) { text throws(BoardError) in
+            guard let fields = AnalysisFormat.parse(text) else { throw BoardError(.invalidArgument, "it is not a JSON object") }
+            guard case let .string(summary)? = fields["executive_summary"], !summary.isEmpty else {
+                throw BoardError(.invalidArgument, "it has no non-empty executive_summary")
             }
-            let problem = fields == nil ? "it is not a JSON object" : "it has no non-empty executive_summary"
-            if attempt == 2 {
-                throw AgentFailure(.retryable, """
-                    \(ceo.role): \(spec.model) at \(spec.baseURL) gave an invalid synthesis twice (\(problem)): \
-                    \(response.content.prefix(200))
-                    """)
-            }
-            messages += [
-                .assistant(response.content),
-                .user("That answer is invalid: \(problem). Answer again with only the JSON object described."),
-            ]
+            return (fields: fields, summary: summary)
         }
-        throw AgentFailure(.retryable, "\(ceo.role): synthesis failed")
+        let fields = answer.fields
+        let confidence = AnalysisFormat.number(fields["confidence"])
+            ?? contributions.compactMap(\.result.confidence).reduce(0, +) / Double(max(1, contributions.count))
+        return FinalPlan(
+            planID: plan.planID, goal: plan.goal, synthesizedBy: "\(ceo.codename) (\(ceo.role))", offline: false,
+            executiveSummary: answer.summary, strategy: AnalysisFormat.strings(fields["strategy"]), contributors: contributors,
+            risks: AnalysisFormat.strings(fields["risks"]), recommendations: AnalysisFormat.strings(fields["recommendations"]),
+            confidence: confidence, references: references, usage: usage, createdAt: now)
     }
 }
