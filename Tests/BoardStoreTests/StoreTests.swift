@@ -58,19 +58,25 @@ struct StoreTests {
         #expect(counts.total == 0)
     }
 
-    /// GRDB sets `synchronous = NORMAL` on its writer when it enables WAL mode, after the
-    /// connection's own set-up: a configured `full` was silently a `normal` until this was checked.
-    @Test(arguments: SynchronousMode.allCases)
-    func theConfiguredSynchronousModeIsTheCommittingConnections(_ mode: SynchronousMode) async throws {
-        let temp = try TemporaryStore(synchronous: mode)
-        let level: Int?
+    /// A setting of a fresh store's committing connection, as SQLite reports it.
+    private func committingSetting(_ name: String, synchronous: SynchronousMode = .normal) async throws -> Int? {
+        let temp = try TemporaryStore(synchronous: synchronous)
+        let value: Int?
         do {
-            level = try await temp.store.committingConnectionSetting("synchronous")
+            value = try await temp.store.committingConnectionSetting(name)
         } catch {
             await temp.remove()
             throw error
         }
         await temp.remove()
+        return value
+    }
+
+    /// GRDB sets `synchronous = NORMAL` on its writer when it enables WAL mode, after the
+    /// connection's own set-up: a configured `full` was silently a `normal` until this was checked.
+    @Test(arguments: SynchronousMode.allCases)
+    func theConfiguredSynchronousModeIsTheCommittingConnections(_ mode: SynchronousMode) async throws {
+        let level = try await committingSetting("synchronous", synchronous: mode)
         #expect(level == mode.sqliteLevel)
         #expect(level == (mode == .full ? 2 : 1))
     }
@@ -78,15 +84,7 @@ struct StoreTests {
     /// The savepoints of a group commit keep their undo pages in memory, not in a temporary
     /// file that every big batch wrote to and no one ever read back.
     @Test func theWritersStatementJournalsStayInMemory() async throws {
-        let temp = try TemporaryStore()
-        let setting: Int?
-        do {
-            setting = try await temp.store.committingConnectionSetting("temp_store")
-        } catch {
-            await temp.remove()
-            throw error
-        }
-        await temp.remove()
+        let setting = try await committingSetting("temp_store")
         #expect(setting == 2, "temp_store is \(setting.map(String.init) ?? "unset"), not MEMORY (2)")
     }
 
