@@ -25,6 +25,8 @@
 # What the host sees and keeps:
 #   * Every mount is made in the private mount namespace (propagation private), so the host's mount
 #     table never changes; the kernel discards all of them when the last process of the machine exits.
+#     Inside, once the new root is in place, its mounts are made shared among themselves (as
+#     systemd-nspawn does), which systemd's per-unit mount namespaces need (LoadCredential=).
 #   * Every write inside lands in the tmpfs upper layer (RAM): the host filesystem is never written,
 #     except the scratch directory (pid files, console log) and the share.
 #   * The one other thing created outside the scratch directory is a cgroup directory
@@ -172,6 +174,12 @@ cmd_inner() {
     cd /
     umount -l /.host-root
     rmdir /.host-root
+    # Shared propagation inside the machine, as on a real one. systemd makes / shared at boot only
+    # when the kernel starts it, and leaves it to a container manager otherwise (systemd-nspawn
+    # does it). Without it, what systemd mounts in a helper's mount namespace never appears in its
+    # own: a unit's LoadCredential= then finds $CREDENTIALS_DIRECTORY empty. The host is not
+    # affected: everything here was made private to this namespace first.
+    mount --make-rshared /
 
     # systemd as PID 1, with the environment a container manager gives it.
     exec env -i container=board-sdh ${BOARD_SDH_DEBUG:+SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console} PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

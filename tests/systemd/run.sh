@@ -13,6 +13,9 @@
 #   6 stop        systemctl stop while a task runs: exit 0, task back to pending, attempt not burned
 #   7 socket      with boardd.service stopped, the first boardctl ping starts it through boardd.socket
 #   8 upgrade     dpkg -i of a newer version keeps every plan; dpkg --purge removes /var/lib/board
+#   9 credential  an LLM agent's API key handed over with LoadCredential= (from a root-only file the
+#                 service user cannot read) reaches the model server as its Bearer token and
+#                 appears in no log or event; without the credential the task fails, saying why
 #
 # Scenarios build on each other (2 leaves plans for 3 and 8; 4 writes the test configuration that
 # 5 and 6 use); a subset (`run.sh 1 5`) works, with the package installed first in any case.
@@ -36,7 +39,7 @@ LOGS=$WORK/logs
 export BOARD_SDH_DIR=$WORK/machine BOARD_SDH_SHARE=$WORK/share
 SHARE=$BOARD_SDH_SHARE
 
-ALL_SCENARIOS="1 2 3 4 5 6 7 8"
+ALL_SCENARIOS="1 2 3 4 5 6 7 8 9"
 SELECTED=${*:-$ALL_SCENARIOS}
 PASSED=0 FAILED=0 REASON=""
 
@@ -433,10 +436,87 @@ s8() {  # upgrade keeps data; purge removes it
     ! m test -e /run/board/boardd.sock || fail "/run/board/boardd.sock still exists after purge" || return
 }
 
+s9() {  # an LLM API key through LoadCredential=
+    need_installed || return
+    local port=18089 key dropin=/etc/systemd/system/boardd.service.d/50-test-credential.conf
+    local seen=/run/board-test-llm/requests t0 out rc plan task result
+    key="sk-test-$(m sh -c 'head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"')"
+    printf '%s\n' "$key" | put /etc/board-test/llm.key
+    m chmod 0600 /etc/board-test/llm.key
+    # An OpenAI-compatible server that answers every chat completion with a valid analysis and
+    # appends each request's path and Authorization header to $seen.
+    put /usr/local/lib/board-test/mock-openai.py <<'PY'
+import http.server, json, os, sys
+port, seen = int(sys.argv[1]), sys.argv[2]
+os.makedirs(os.path.dirname(seen), exist_ok=True)
+analysis = {"summary": "mock model analysis", "findings": ["f"], "risks": ["r"], "recommendations": ["a"],
+            "confidence": 0.7, "citations": []}
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(seen, "a") as f:
+            f.write(f"{self.path} {self.headers.get('Authorization', '(none)')}\n")
+        body = json.dumps({"model": "mock", "choices": [{"message": {"role": "assistant", "content": json.dumps(analysis)}}],
+                           "usage": {"prompt_tokens": 11, "completion_tokens": 7}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+PY
+    m systemctl stop board-test-llm.service 2>/dev/null; m rm -f "$seen"
+    m systemd-run --quiet --unit board-test-llm python3 /usr/local/lib/board-test/mock-openai.py "$port" "$seen" \
+        || fail "could not start the mock model server" || return
+    m sh -c '[ -f /root/board.json.credential-test ] || cp /etc/board/board.json /root/board.json.credential-test'
+    m sh -c "jq '.agents.CTO.backend = \"openai\" | .backends.openai.base_url = \"http://127.0.0.1:$port/v1\"
+               | .backends.openai.api_key_credential = \"llm-key\" | del(.backends.openai.api_key_file)' \
+               /root/board.json.credential-test > /etc/board/board.json"
+    ! m runuser -u board -- cat /etc/board-test/llm.key >/dev/null 2>&1 \
+        || fail "the service user can read the key file itself: the test would not show that the credential is used" || return
+
+    # Without the credential: the task fails at once and says what is missing.
+    m rm -f "$dropin"; m systemctl daemon-reload
+    m timeout 60 systemctl restart boardd.service || fail "restart without the credential failed" || return
+    out=$(ctl plan create "Credential drill, no key" --agent CTO --json) || fail "plan create failed: $(tail_of "$out")" || return
+    task=$(printf '%s' "$out" | jq -r '.tasks[0].task_id')
+    wait_until 30 task_state_is "$task" failed || fail "task $task is $(task_field "$task" state), expected failed" || return
+    task_field "$task" last_error | grep -q 'credential llm-key is not available' \
+        || fail "last_error does not say the credential is missing: $(task_field "$task" last_error)" || return
+    say "without the credential: $(task_field "$task" last_error)"
+
+    # With it: the key reaches the server as the Bearer token, and goes nowhere else.
+    printf '[Service]\nLoadCredential=llm-key:/etc/board-test/llm.key\n' | put "$dropin"
+    m systemctl daemon-reload
+    t0=$(now_us)
+    m timeout 60 systemctl restart boardd.service || fail "restart with the credential failed" || return
+    out=$(ctl plan create "Credential drill" --agent CTO --json) || fail "plan create failed: $(tail_of "$out")" || return
+    plan=$(printf '%s' "$out" | jq -r .plan_id); task=$(printf '%s' "$out" | jq -r '.tasks[0].task_id')
+    out=$(ctl plan wait "$plan" --timeout 60 2>&1); rc=$?
+    [ $rc = 0 ] || fail "plan $plan did not close (plan wait exited $rc: $(tail_of "$out"))" || return
+    result=$(ctl task show "$task" --json)
+    [ "$(printf '%s' "$result" | jq -r .result.summary)" = "mock model analysis" ] \
+        || fail "the task's result is not the model's: $(printf '%s' "$result" | jq -c .result | cut -c1-300)" || return
+    m grep -qxF "/v1/chat/completions Bearer $key" "$seen" \
+        || fail "the server never saw the key as a Bearer token; it saw: $(m cat "$seen" | sed "s/$key/<the key>/g" | tail -3 | tr '\n' ' ')" || return
+    say "the model server saw: $(m tail -1 "$seen" | sed "s/$key/<the key>/")"
+    ! journal_since "$t0" | grep -qF "$key" || fail "the key appears in the journal" || return
+    ! ctl events "$plan" --all --json | grep -qF "$key" || fail "the key appears in the plan's events" || return
+    ! printf '%s' "$result" | grep -qF "$key" || fail "the key appears in the task" || return
+
+    m rm -f "$dropin"; m systemctl daemon-reload
+    m cp /root/board.json.credential-test /etc/board/board.json
+    m systemctl stop board-test-llm.service
+    m timeout 60 systemctl restart boardd.service || fail "restart with the restored configuration failed" || return
+}
+
 NAMES=([1]="install: start returns after READY" [2]="access: group board writes, others refused"
        [3]="journal: PLAN_ID/EVENT fields" [4]="watchdog: wedged scheduler killed and restarted, task recovered"
        [5]="reload: valid config applied, broken config refused" [6]="stop: graceful, task back to pending"
-       [7]="socket activation: first ping starts boardd" [8]="upgrade keeps plans; purge removes /var/lib/board")
+       [7]="socket activation: first ping starts boardd" [8]="upgrade keeps plans; purge removes /var/lib/board"
+       [9]="credential: LoadCredential= hands an LLM API key to the agent, never logged")
 
 # --- Main ---------------------------------------------------------------------------------------
 mkdir -p "$WORK" "$LOGS" "$SHARE"
