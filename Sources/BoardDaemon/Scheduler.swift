@@ -38,8 +38,10 @@ final class Scheduler: Service {
     func run() async throws {
         await withGracefulShutdownHandler {
             var lastStatus = ContinuousClock.now - .seconds(10)
+            var idleMemory = IdleMemoryRelease()
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let (saturated, claimed) = await tick()
+                if claimed > 0 { idleMemory.noteActivity() }
                 if wedgeAfterClaim {
                     let running = await worker.runningCount
                     if claimed > 0 || running > 0 { await wedge() }
@@ -53,7 +55,12 @@ final class Scheduler: Service {
                 if let ping = notifier.watchdogPingInterval {
                     timeout = min(timeout, max(1, ping.components.seconds * 1000 + ping.components.attoseconds / 1_000_000_000_000_000))
                 }
-                await wake.wait(milliseconds: timeout)
+                // Submissions and finished tasks signal; a whole wait without one may be quiet.
+                if await wake.wait(milliseconds: timeout) {
+                    idleMemory.noteActivity()
+                } else if idleMemory.isDue() {
+                    await releaseIdleMemory()
+                }
             }
         } onGracefulShutdown: { [wake] in
             Task { await wake.signal() }
@@ -115,6 +122,17 @@ final class Scheduler: Service {
             logger.error("scheduler: \(error)")
             return (true, 0)
         }
+    }
+
+    private func releaseIdleMemory() async {
+        let before = IdleMemoryRelease.residentKiB()
+        await store.releaseMemory()
+        IdleMemoryRelease.trimHeap()
+        let after = IdleMemoryRelease.residentKiB()
+        logger.debug("quiet: memory given back", metadata: [
+            "event": "memory_released", "rss_kib_before": "\(before.map(String.init) ?? "?")",
+            "rss_kib_after": "\(after.map(String.init) ?? "?")",
+        ])
     }
 
     /// "2 running, 12 pending, 3 plans open" for `systemctl status`, at most once a second.

@@ -2,23 +2,24 @@
 /// task at once, not at the next poll. Signals while nobody waits are remembered (once).
 actor WakeSignal {
     private var pending = false
-    private var waiter: CheckedContinuation<Void, Never>?
+    private var waiter: CheckedContinuation<Bool, Never>?
     private var generation = 0
 
     func signal() {
         if let waiter {
             self.waiter = nil
-            waiter.resume()
+            waiter.resume(returning: true)
         } else {
             pending = true
         }
     }
 
-    /// Returns on a signal, after `milliseconds`, or when the calling task is cancelled.
-    func wait(milliseconds: Int64) async {
+    /// Returns `true` on a signal, `false` after `milliseconds` or when the calling task is cancelled.
+    @discardableResult
+    func wait(milliseconds: Int64) async -> Bool {
         if pending {
             pending = false
-            return
+            return true
         }
         generation += 1
         let token = generation
@@ -26,10 +27,10 @@ actor WakeSignal {
             try? await Task.sleep(for: .milliseconds(max(0, milliseconds)))
             await self?.expire(token)
         }
-        await withTaskCancellationHandler {
+        let signalled = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 if Task.isCancelled {
-                    continuation.resume()
+                    continuation.resume(returning: false)
                 } else {
                     waiter = continuation
                 }
@@ -38,12 +39,13 @@ actor WakeSignal {
             Task { await self.expire(nil) }
         }
         timer.cancel()
+        return signalled
     }
 
     /// Ends the current wait if it is still the one `token` belongs to (`nil`: whichever).
     private func expire(_ token: Int?) {
         guard token == nil || token == generation, let waiter else { return }
         self.waiter = nil
-        waiter.resume()
+        waiter.resume(returning: false)
     }
 }

@@ -637,6 +637,13 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func releaseMemory() async {
+        if closed.load(ordering: .sequentiallyConsistent) { return }
+        // The writer's page cache and statements only: the readers serve the scheduler's poll
+        // every second, and releasing theirs would only have them reread and re-prepare.
+        try? await pool.writeWithoutTransaction { db in db.releaseMemory() }
+    }
+
     public func close() async throws {
         guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         await writer.close()

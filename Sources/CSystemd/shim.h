@@ -4,6 +4,8 @@
 #include <sys/types.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+// malloc_trim, which Swift's Glibc module does not declare (IdleMemory.swift).
+#include <malloc.h>
 
 // The layout of `struct ucred` (SO_PEERCRED), which glibc declares only under _GNU_SOURCE and
 // which therefore does not reach Swift through Glibc.

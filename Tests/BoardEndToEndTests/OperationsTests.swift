@@ -31,6 +31,23 @@ struct OperationsTests {
         }
     }
 
+    /// After a burst of work, a daemon that has gone quiet gives memory back (SQLite's cache,
+    /// glibc's free lists) and says so at debug level.
+    @Test func aQuietDaemonGivesMemoryBack() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig(extra: ["daemon": ["log_level": "debug"]]))
+            let created = try daemon.call("plan.create", ["goal": "a burst of work", "agents": ["CFO", "CTO", "CMO"]])
+            let planID = try #require(created["plan_id"]?.stringValue)
+            _ = try await daemon.waitForPlanStatus(planID, "closed")
+            let line = try await eventually("a memory_released log line once the daemon is quiet") {
+                daemon.log.split(separator: "\n").first { $0.contains("memory_released") }.map(String.init)
+            }
+            #expect(line.contains("rss_kib_before"), "\(line)")
+            #expect(line.contains("rss_kib_after"), "\(line)")
+            #expect(try daemon.call("ping")["version"] != nil, "and it still answers")
+        }
+    }
+
     @Test func aBackupIsAConsistentCopyAndNeverOverwrites() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig())
