@@ -126,12 +126,15 @@ final class Scheduler: Service {
 
     private func releaseIdleMemory() async {
         let before = IdleMemoryRelease.residentKiB()
+        let started = ContinuousClock.now
         await store.releaseMemory()
         IdleMemoryRelease.trimHeap()
+        let took = ContinuousClock.now - started
         let after = IdleMemoryRelease.residentKiB()
         logger.debug("quiet: memory given back", metadata: [
             "event": "memory_released", "rss_kib_before": "\(before.map(String.init) ?? "?")",
             "rss_kib_after": "\(after.map(String.init) ?? "?")",
+            "took_us": "\(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000)",
         ])
     }
 

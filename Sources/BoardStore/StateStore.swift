@@ -219,8 +219,8 @@ public protocol StateStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// A consistent online copy of the whole store at `path` (which must not exist), checked after writing.
     func backup(to path: String) async throws -> BackupSummary
-    /// Gives back memory kept for speed: caches of the committing connection (SQLite's page
-    /// cache, prepared statements), which refill on use. For a daemon gone idle.
+    /// Gives back memory kept for speed: the committing connection's page cache, which refills
+    /// on use. For a daemon gone idle.
     func releaseMemory() async
     /// Flushes and closes; later calls fail with `unavailable`.
     func close() async throws
