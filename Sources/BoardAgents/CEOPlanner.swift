@@ -66,7 +66,7 @@ public struct CEOPlanner: Sendable {
         if let context = brief.combinedContext { prompt += context + "\n" }
         let (tasks, usage) = try await LLMAgent.askValidated(
             client, spec: spec, role: ceo.role, messages: [.system(ceo.systemPrompt + "\n\n" + instructions), .user(prompt)],
-            schema: Self.schema, answer: "plan", validate: { text throws(BoardError) in try validate(text) })
+            schema: Self.schema, answer: "plan", validate: validate)
         return (tasks, usage)
     }
 

@@ -42,6 +42,9 @@ public enum Daemon {
         notifier.extendTimeout(by: .seconds(90))
         let store = try SQLiteStateStore(configuration: StoreConfiguration(
             path: configuration.databasePath, synchronous: configuration.synchronous))
+        if !SQLiteStateStore.processSettingsApplied {
+            logger.notice("SQLite was initialized before the store opened: its memory statistics stay on (slower writes)")
+        }
         let files = DatabaseFiles(path: configuration.databasePath)
         do {
             try await serve(

@@ -2,9 +2,10 @@ import CSystemd
 import Foundation
 
 /// When a daemon gone quiet gives memory back: once per stretch of activity, after
-/// `quietPeriod` without any. A burst of plans leaves glibc's arenas (one per thread that
-/// allocated) holding their freed memory, and SQLite's page cache full; an idle daemon should not
-/// sit on them. systemd's own daemons do the same on memory pressure (`sd_event_trim_memory`).
+/// `quietPeriod` without any. A burst of plans leaves glibc's arenas (up to eight per core,
+/// shared by the threads that allocated) holding freed memory, and SQLite's page cache full; an
+/// idle daemon should not sit on them. systemd's daemons trim the same way, though on memory
+/// pressure rather than on quiet (`sd_event_trim_memory`).
 struct IdleMemoryRelease {
     static let quietPeriod: Duration = .seconds(2)
 

@@ -55,11 +55,17 @@ final class Scheduler: Service {
                 if let ping = notifier.watchdogPingInterval {
                     timeout = min(timeout, max(1, ping.components.seconds * 1000 + ping.components.attoseconds / 1_000_000_000_000_000))
                 }
-                // Submissions and finished tasks signal; a whole wait without one may be quiet.
+                // Submissions and finished tasks signal; a wait without one may be quiet, unless
+                // the worker is still at work (a long task, the CEO's model call), which then
+                // counts as activity until it ends.
                 if await wake.wait(milliseconds: timeout) {
                     idleMemory.noteActivity()
                 } else if idleMemory.isDue() {
-                    await releaseIdleMemory()
+                    if await worker.isIdle {
+                        await releaseIdleMemory()
+                    } else {
+                        idleMemory.noteActivity()
+                    }
                 }
             }
         } onGracefulShutdown: { [wake] in
@@ -125,11 +131,13 @@ final class Scheduler: Service {
     }
 
     private func releaseIdleMemory() async {
-        let before = IdleMemoryRelease.residentKiB()
+        let logged = logger.logLevel <= .debug
+        let before = logged ? IdleMemoryRelease.residentKiB() : nil
         let started = ContinuousClock.now
         await store.releaseMemory()
         IdleMemoryRelease.trimHeap()
         let took = ContinuousClock.now - started
+        guard logged else { return }
         let after = IdleMemoryRelease.residentKiB()
         logger.debug("quiet: memory given back", metadata: [
             "event": "memory_released", "rss_kib_before": "\(before.map(String.init) ?? "?")",

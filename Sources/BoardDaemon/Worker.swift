@@ -91,6 +91,10 @@ actor Worker {
 
     func isSynthesizing(_ plan: PlanID) -> Bool { syntheses[plan] != nil }
 
+    /// Nothing at work: no attempt running or being recorded, no slot reserved, no CEO planning
+    /// or synthesis (a CEO's model call can take minutes and signals nothing until it is stored).
+    var isIdle: Bool { running.isEmpty && syntheses.isEmpty && reserved == 0 }
+
     // MARK: Tasks
 
     /// Promises up to `count` free slots to a caller about to claim tasks (the scheduler, a

@@ -638,11 +638,17 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// Whether the process-wide SQLite settings took effect (see SQLiteSettings.swift): false
+    /// only if something in the process initialized SQLite before the first store opened.
+    public static var processSettingsApplied: Bool { SQLiteProcessSettings.applied }
+
     public func releaseMemory() async {
         if closed.load(ordering: .sequentiallyConsistent) { return }
         // The writer's page cache only. Not GRDB's `releaseMemory()`, which also drops every
         // prepared statement: the first write after a quiet spell then took 0.8 ms longer to
-        // prepare them again. Nor the readers': they serve the scheduler's poll every second.
+        // prepare them again. Not the readers': the scheduler's poll reads through them every
+        // second and would read the same pages straight back (its empty claim transaction on
+        // the writer takes back a few pages too; what a burst left there stays released).
         try? await pool.writeWithoutTransaction { db in
             if let connection = db.sqliteConnection { _ = sqlite3_db_release_memory(connection) }
         }

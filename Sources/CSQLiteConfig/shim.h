@@ -5,13 +5,13 @@
 // Turns off SQLite's memory statistics. With them on (the default), every allocation and free
 // inside SQLite takes one process-wide mutex to update the counters, so the writer and every
 // reader connection contend on it. board reads none of those counters. Only takes effect
-// before SQLite is initialized (before the first connection opens); returns SQLITE_OK if it did,
-// SQLITE_MISUSE if SQLite was already initialized.
+// before sqlite3_initialize (which opening the first connection runs); returns SQLITE_OK if it
+// did, SQLITE_MISUSE if SQLite was already initialized.
 static inline int board_sqlite3_disable_memory_statistics(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-// The current and peak bytes SQLite's allocator counted (0 and 0 once the statistics are off).
+// The bytes SQLite's allocator counts as in use (stays 0 while the statistics are off).
 static inline sqlite3_int64 board_sqlite3_memory_used(void) {
     return sqlite3_memory_used();
 }

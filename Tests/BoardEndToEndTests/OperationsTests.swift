@@ -39,12 +39,40 @@ struct OperationsTests {
             let created = try daemon.call("plan.create", ["goal": "a burst of work", "agents": ["CFO", "CTO", "CMO"]])
             let planID = try #require(created["plan_id"]?.stringValue)
             _ = try await daemon.waitForPlanStatus(planID, "closed")
-            let line = try await eventually("a memory_released log line once the daemon is quiet") {
-                daemon.log.split(separator: "\n").first { $0.contains("memory_released") }.map(String.init)
-            }
+            func releases() -> [String] { daemon.log.split(separator: "\n").filter { $0.contains("memory_released") }.map(String.init) }
+            let line = try await eventually("a memory_released log line once the daemon is quiet") { releases().first }
             #expect(line.contains("rss_kib_before"), "\(line)")
             #expect(line.contains("rss_kib_after"), "\(line)")
             #expect(try daemon.call("ping")["version"] != nil, "and it still answers")
+            // Once for that stretch of work: a daemon left quiet does not keep releasing (the
+            // test config polls every 50 ms, so a repeat would come within the next 2 s).
+            try await Task.sleep(for: .seconds(3))
+            #expect(releases().count == 1, "\(releases())")
+        }
+    }
+
+    /// A task still running is work: no release while it runs, however quiet the socket.
+    @Test func noMemoryIsGivenBackWhileATaskRuns() async throws {
+        try await withSandbox { sandbox in
+            let marker = sandbox.path("go")
+            let agent = try sandbox.agentScript("waits.sh", """
+                cat > /dev/null
+                while [ ! -f '\(marker)' ]; do sleep 0.05; done
+                echo '{"summary": "done waiting", "findings": [], "confidence": 0.8}'
+                """)
+            let daemon = try await sandbox.startDaemon(
+                config: testConfig(agents: ["CFO": agent], extra: ["daemon": ["log_level": "debug"]]))
+            let created = try daemon.call("plan.create", ["goal": "one long task", "agents": ["CFO"]])
+            let planID = try #require(created["plan_id"]?.stringValue)
+            let taskID = try #require(created.taskIDsByAgent["CFO"])
+            _ = try await daemon.waitForTaskState(taskID, "in_progress")
+            try await Task.sleep(for: .seconds(3))  // past the 2 s quiet period
+            #expect(!daemon.log.contains("memory_released"), "released while the task ran:\n\(daemon.log.suffix(2000))")
+            #expect(FileManager.default.createFile(atPath: marker, contents: nil))
+            _ = try await daemon.waitForPlanStatus(planID, "closed")
+            _ = try await eventually("a memory_released log line once the task is done") {
+                daemon.log.contains("memory_released") ? true : nil
+            }
         }
     }
 

@@ -174,9 +174,9 @@ cmd_inner() {
     cd /
     umount -l /.host-root
     rmdir /.host-root
-    # Shared propagation inside the machine, as on a real one. systemd makes / shared at boot only
-    # when the kernel starts it, and leaves it to a container manager otherwise (systemd-nspawn
-    # does it). Without it, what systemd mounts in a helper's mount namespace never appears in its
+    # Shared propagation inside the machine, as on a real one. systemd makes / shared at boot
+    # only when it detects no container ($container is set here), leaving it to the container
+    # manager (systemd-nspawn does it). Without it, what systemd mounts in a helper's mount namespace never appears in its
     # own: a unit's LoadCredential= then finds $CREDENTIALS_DIRECTORY empty. The host is not
     # affected: everything here was made private to this namespace first.
     mount --make-rshared /

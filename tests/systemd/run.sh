@@ -436,10 +436,19 @@ s8() {  # upgrade keeps data; purge removes it
     ! m test -e /run/board/boardd.sock || fail "/run/board/boardd.sock still exists after purge" || return
 }
 
-s9() {  # an LLM API key through LoadCredential=
+CREDENTIAL_DROPIN=/etc/systemd/system/boardd.service.d/50-test-credential.conf
+s9() {  # an LLM API key through LoadCredential=; whatever happens, the machine is left as found
+    s9_body; local rc=$?
+    m rm -f "$CREDENTIAL_DROPIN"; m systemctl daemon-reload
+    m sh -c '[ ! -f /root/board.json.credential-test ] || cp /root/board.json.credential-test /etc/board/board.json'
+    m systemctl stop board-test-llm.service 2>/dev/null
+    installed && m timeout 60 systemctl restart boardd.service
+    return $rc
+}
+s9_body() {
     need_installed || return
-    local port=18089 key dropin=/etc/systemd/system/boardd.service.d/50-test-credential.conf
-    local seen=/run/board-test-llm/requests t0 out rc plan task result
+    local port=18089 key dropin=$CREDENTIAL_DROPIN
+    local seen=/run/board-test-llm/requests t0 out rc plan task result journal events
     key="sk-test-$(m sh -c 'head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"')"
     printf '%s\n' "$key" | put /etc/board-test/llm.key
     m chmod 0600 /etc/board-test/llm.key
@@ -468,7 +477,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 PY
     m systemctl stop board-test-llm.service 2>/dev/null; m rm -f "$seen"
-    m systemd-run --quiet --unit board-test-llm python3 /usr/local/lib/board-test/mock-openai.py "$port" "$seen" \
+    m systemd-run --quiet --collect --unit board-test-llm python3 /usr/local/lib/board-test/mock-openai.py "$port" "$seen" \
         || fail "could not start the mock model server" || return
     m sh -c '[ -f /root/board.json.credential-test ] || cp /etc/board/board.json /root/board.json.credential-test'
     m sh -c "jq '.agents.CTO.backend = \"openai\" | .backends.openai.base_url = \"http://127.0.0.1:$port/v1\"
@@ -502,14 +511,13 @@ PY
     m grep -qxF "/v1/chat/completions Bearer $key" "$seen" \
         || fail "the server never saw the key as a Bearer token; it saw: $(m cat "$seen" | sed "s/$key/<the key>/g" | tail -3 | tr '\n' ' ')" || return
     say "the model server saw: $(m tail -1 "$seen" | sed "s/$key/<the key>/")"
-    ! journal_since "$t0" | grep -qF "$key" || fail "the key appears in the journal" || return
-    ! ctl events "$plan" --all --json | grep -qF "$key" || fail "the key appears in the plan's events" || return
+    # Read first, then search: an empty read must not pass for "the key is not there".
+    journal=$(journal_since "$t0"); events=$(ctl events "$plan" --all --json)
+    printf '%s' "$journal" | grep -q 'task_completed' || fail "the journal since the restart shows no task_completed" || return
+    printf '%s' "$events" | grep -q 'task_completed' || fail "the plan's events show no task_completed" || return
+    ! printf '%s' "$journal" | grep -qF "$key" || fail "the key appears in the journal" || return
+    ! printf '%s' "$events" | grep -qF "$key" || fail "the key appears in the plan's events" || return
     ! printf '%s' "$result" | grep -qF "$key" || fail "the key appears in the task" || return
-
-    m rm -f "$dropin"; m systemctl daemon-reload
-    m cp /root/board.json.credential-test /etc/board/board.json
-    m systemctl stop board-test-llm.service
-    m timeout 60 systemctl restart boardd.service || fail "restart with the restored configuration failed" || return
 }
 
 NAMES=([1]="install: start returns after READY" [2]="access: group board writes, others refused"
