@@ -15,7 +15,6 @@ actor WakeSignal {
     }
 
     /// Returns `true` on a signal, `false` after `milliseconds` or when the calling task is cancelled.
-    @discardableResult
     func wait(milliseconds: Int64) async -> Bool {
         if pending {
             pending = false
