@@ -119,7 +119,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardStoreTests",
-            dependencies: ["BoardStore", "BoardCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BoardStore", "BoardCore", .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_limit, to make SQLite refuse a bound value.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -380,7 +380,8 @@ public final class SQLiteStateStore: StateStore {
     private static func claimDue(owner: String, now: Timestamp, leaseMilliseconds: Int64, limit: Int, _ db: Database) throws
         -> [ClaimedTask]
     {
-        let rows = try fetchRows(
+        // Read in full before the first update: the updates change the rows this query walks.
+        let due = try fetchDecoded(
             db,
             sql: """
                 SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
@@ -388,17 +389,20 @@ public final class SQLiteStateStore: StateStore {
                 WHERE t.state = 'pending' AND t.unmet_dependencies = 0 AND t.due_at <= ?
                 ORDER BY t.due_at, t.seq LIMIT ?
                 """,
-            arguments: [now.iso8601, limit])
+            arguments: [now.iso8601, limit]
+        ) { row -> (task: BoardTask, goal: String, context: String?) in
+            (try Self.task(from: row), row[taskColumns.count], row[taskColumns.count + 1])
+        }
         var claimed: [ClaimedTask] = []
-        claimed.reserveCapacity(rows.count)
+        claimed.reserveCapacity(due.count)
         let lease = now.adding(milliseconds: leaseMilliseconds)
-        for row in rows {
-            var task = try Self.task(from: row)
+        for (task, goal, context) in due {
+            var task = task
             let step = try TaskLifecycle.apply(.claim, to: task.snapshot, now: now)
             task.claimOwner = owner
             task.leaseExpiresAt = lease
             try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
-            var claim = ClaimedTask(task: task, goal: row["plan_goal"], context: row["plan_context"])
+            var claim = ClaimedTask(task: task, goal: goal, context: context)
             if !task.dependsOn.isEmpty {
                 claim.dependencyResults = try fetchRows(
                     db,
@@ -440,10 +444,10 @@ public final class SQLiteStateStore: StateStore {
         _ command: TaskCommand, to id: TaskID, owner: String?, result: AgentResult?, encodedResult: String?, now: Timestamp,
         origin: ChangeOrigin, _ db: Database
     ) throws -> (BoardTask, TaskTransition) {
-        guard let row = try fetchRow(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue]) else {
+        guard var task = try fetchDecoded(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue], Self.task(from:)).first
+        else {
             throw BoardError.notFound("task", id.rawValue)
         }
-        var task = try Self.task(from: row)
         if let owner, task.state != .inProgress || task.claimOwner != owner {
             throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
         }
@@ -693,8 +697,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func tasks(of plan: PlanID, _ db: Database) throws -> [BoardTask] {
-        try fetchRows(db, sql: "SELECT * FROM tasks WHERE plan_id = ? ORDER BY position", arguments: [plan.rawValue])
-            .map(task(from:))
+        try fetchDecoded(db, sql: "SELECT * FROM tasks WHERE plan_id = ? ORDER BY position", arguments: [plan.rawValue], task(from:))
     }
 
     private static func counts(of plan: PlanID, _ db: Database) throws -> TaskCounts {
@@ -738,15 +741,25 @@ public final class SQLiteStateStore: StateStore {
         // Written only when it changes (a result is never taken away): NULL keeps the stored one.
         let resultText = try result.map { result in try encodedResult ?? encoder.encode(result) }
         let due = step.task.notBefore ?? now
-        try execute(
-                db,
-            sql: """
+        try db.execute(
+            cached: """
                 UPDATE tasks SET state = ?, attempts = ?, max_attempts = ?, last_error = ?, due_at = ?, claim_owner = ?,
                                  lease_expires_at = ?, result = coalesce(?, result), extra_passes = ?, updated_at = ?
                 WHERE task_id = ?
-                """,
-            arguments: [task.state.rawValue, task.attempts, task.maxAttempts, task.lastError, due.iso8601, task.claimOwner,
-                        task.leaseExpiresAt?.iso8601, resultText, task.extraPasses, now.iso8601, task.taskID.rawValue])
+                """
+        ) { values in
+            values.bind(task.state.rawValue)
+            values.bind(task.attempts)
+            values.bind(task.maxAttempts)
+            values.bind(task.lastError)
+            values.bind(due.iso8601)
+            values.bind(task.claimOwner)
+            values.bind(task.leaseExpiresAt?.iso8601)
+            values.bind(resultText)
+            values.bind(task.extraPasses)
+            values.bind(now.iso8601)
+            values.bind(task.taskID.rawValue)
+        }
         var payload = origin.detail
         payload["actor"] = .string(origin.actor)
         payload["from"] = .string(step.from.rawValue)
@@ -761,13 +774,15 @@ public final class SQLiteStateStore: StateStore {
         try insertEvent(db, plan: task.planID, task: task.taskID, kind: step.event, payload: .object(payload), now: now)
         if step.task.state == .completed {
             // Dependents become runnable from now on (due now, so they queue fairly behind older work).
-            try execute(
-                db,
-                sql: """
+            try db.execute(
+                cached: """
                     UPDATE tasks SET unmet_dependencies = unmet_dependencies - 1, due_at = max(due_at, ?)
                     WHERE task_id IN (SELECT task_id FROM task_dependencies WHERE depends_on = ?)
-                    """,
-                arguments: [now.iso8601, task.taskID.rawValue])
+                    """
+            ) { values in
+                values.bind(now.iso8601)
+                values.bind(task.taskID.rawValue)
+            }
         }
     }
 
@@ -781,16 +796,26 @@ public final class SQLiteStateStore: StateStore {
                 taskID: ids[position], planID: planID, agent: taskDraft.agent, description: taskDraft.description,
                 state: .pending, attempts: 0, maxAttempts: max(1, taskDraft.maxAttempts), dependsOn: dependsOn,
                 unmetDependencies: dependsOn.count, createdAt: now, updatedAt: now)
-            try execute(
-                db,
-                sql: """
+            let created = now.iso8601
+            try db.execute(
+                cached: """
                     INSERT INTO tasks (task_id, plan_id, position, agent, description, state, attempts, max_attempts,
                                        due_at, depends_on, unmet_dependencies, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [task.taskID.rawValue, planID.rawValue, position, task.agent, task.description,
-                            task.maxAttempts, now.iso8601, dependsOn.isEmpty ? nil : idList(dependsOn),
-                            dependsOn.count, now.iso8601, now.iso8601])
+                    """
+            ) { values in
+                values.bind(task.taskID.rawValue)
+                values.bind(planID.rawValue)
+                values.bind(position)
+                values.bind(task.agent)
+                values.bind(task.description)
+                values.bind(task.maxAttempts)
+                values.bind(created)
+                values.bind(dependsOn.isEmpty ? nil : idList(dependsOn))
+                values.bind(dependsOn.count)
+                values.bind(created)
+                values.bind(created)
+            }
             for dependency in dependsOn {
                 try execute(
                 db,
@@ -818,10 +843,13 @@ public final class SQLiteStateStore: StateStore {
         if transition.to == .failed { plan.lastError = error }
         if [.synthesizing, .open, .planning].contains(transition.to) { plan.lastError = nil }
         if transition.to.isFinal { plan.closedAt = now }
-        try execute(
-                db,
-            sql: "UPDATE plans SET status = ?, last_error = ?, updated_at = ?, closed_at = ? WHERE plan_id = ?",
-            arguments: [plan.status.rawValue, plan.lastError, now.iso8601, plan.closedAt?.iso8601, plan.planID.rawValue])
+        try db.execute(cached: "UPDATE plans SET status = ?, last_error = ?, updated_at = ?, closed_at = ? WHERE plan_id = ?") { values in
+            values.bind(plan.status.rawValue)
+            values.bind(plan.lastError)
+            values.bind(now.iso8601)
+            values.bind(plan.closedAt?.iso8601)
+            values.bind(plan.planID.rawValue)
+        }
         guard let kind = transition.event else { return }
         var payload = origin.detail
         payload["actor"] = .string(origin.actor)
@@ -836,10 +864,15 @@ public final class SQLiteStateStore: StateStore {
         _ db: Database, plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp
     ) throws -> BoardEvent {
         let event = BoardEvent(eventID: Self.ids.next(at: now), planID: plan, taskID: task, kind: kind, payload: payload, createdAt: now)
-        try execute(
-                db,
-            sql: "INSERT INTO events (event_id, plan_id, task_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [event.eventID.rawValue, plan.rawValue, task?.rawValue, kind.rawValue, payload.serialized, now.iso8601])
+        try db.execute(cached: "INSERT INTO events (event_id, plan_id, task_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)") {
+            values in
+            values.bind(event.eventID.rawValue)
+            values.bind(plan.rawValue)
+            values.bind(task?.rawValue)
+            values.bind(kind.rawValue)
+            values.bind(payload.serialized)
+            values.bind(now.iso8601)
+        }
         return event
     }
 
@@ -951,4 +984,15 @@ private func fetchRows(_ db: Database, sql: String, arguments: StatementArgument
 
 private func fetchRow(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
     try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+}
+
+/// Decodes each row where the statement stands, without the copy of every column that
+/// `Row.fetchAll` and `fetchOne` make (a task row's description and result included).
+private func fetchDecoded<T>(
+    _ db: Database, sql: String, arguments: StatementArguments, _ decode: (Row) throws -> T
+) throws -> [T] {
+    let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+    var decoded: [T] = []
+    while let row = try rows.next() { decoded.append(try decode(row)) }
+    return decoded
 }
