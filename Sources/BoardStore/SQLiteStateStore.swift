@@ -384,20 +384,25 @@ public final class SQLiteStateStore: StateStore {
         let due = try fetchDecoded(
             db,
             sql: """
-                SELECT t.*, p.goal AS plan_goal, p.context AS plan_context
-                FROM tasks t JOIN plans p ON p.plan_id = t.plan_id
-                WHERE t.state = 'pending' AND t.unmet_dependencies = 0 AND t.due_at <= ?
-                ORDER BY t.due_at, t.seq LIMIT ?
+                SELECT * FROM tasks WHERE state = 'pending' AND unmet_dependencies = 0 AND due_at <= ?
+                ORDER BY due_at, seq LIMIT ?
                 """,
-            arguments: [now.iso8601, limit]
-        ) { row -> (task: BoardTask, goal: String, context: String?) in
-            (try Self.task(from: row), row[taskColumns.count], row[taskColumns.count + 1])
+            arguments: [now.iso8601, limit], Self.task(from:))
+        // Each plan's goal and context read once and shared by its claimed tasks: a context may be
+        // megabytes, and a join copied it out of SQLite once per task (64 copies for a plan of 64).
+        var plans: [PlanID: (goal: String, context: String?)] = [:]
+        for task in due where plans[task.planID] == nil {
+            let texts = try fetchDecoded(
+                db, sql: "SELECT goal, context FROM plans WHERE plan_id = ?", arguments: [task.planID.rawValue]
+            ) { row -> (goal: String, context: String?) in (row[0], row[1]) }
+            guard let texts = texts.first else { throw corrupt("task \(task.taskID) of a missing plan \(task.planID)") }
+            plans[task.planID] = texts
         }
         var claimed: [ClaimedTask] = []
         claimed.reserveCapacity(due.count)
         let lease = now.adding(milliseconds: leaseMilliseconds)
-        for (task, goal, context) in due {
-            var task = task
+        for var task in due {
+            guard let (goal, context) = plans[task.planID] else { continue }
             let step = try TaskLifecycle.apply(.claim, to: task.snapshot, now: now)
             task.claimOwner = owner
             task.leaseExpiresAt = lease

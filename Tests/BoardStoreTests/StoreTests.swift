@@ -179,6 +179,28 @@ struct StoreTests {
         #expect(try await temp.store.attempts(of: rest[0].task.taskID) == 1)
     }
 
+    @Test func claimedTasksOfOnePlanShareOneCopyOfItsContext() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let context = String(repeating: "a context of many lines\n", count: 20_000)
+        let roles = Array(repeating: "CFO", count: 16)
+        for goal in ["first plan", "second plan"] {
+            _ = try await temp.store.createPlan(
+                PlanDraft(goal: goal, context: context, tasks: roles.map { TaskDraft(agent: $0, description: "d", maxAttempts: 1) }),
+                now: t0, origin: .daemon)
+        }
+        let claimed = try await temp.store.claimDueTasks(owner: "w1", now: t0, leaseMilliseconds: 1000, limit: 32)
+        #expect(claimed.count == 32)
+        #expect(claimed.allSatisfy { $0.context == context })
+        // A context may be megabytes: one copy per plan, not per claimed task.
+        func storage(_ text: String?) -> UnsafeRawPointer? {
+            text?.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+        }
+        let copies = Set(claimed.compactMap { storage($0.context) })
+        #expect(copies.count == 2)
+        #expect(Set(claimed.map(\.goal)) == ["first plan", "second plan"])
+    }
+
     @Test func aRetriedTaskWaitsForItsBackoff() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
