@@ -6,8 +6,8 @@ import GRDBSQLite
 // straight to SQLite instead of through `StatementArguments`: GRDB's arguments are an array of
 // `DatabaseValue`s built from existentials, validated against the statement and bound one by
 // one, which cost about as much as SQLite's own work for a one-row INSERT or UPDATE. GRDB still
-// runs the statement (its transaction bookkeeping and error mapping are kept); only the
-// binding is ours.
+// runs the statement (its transaction bookkeeping and error mapping are kept, though its errors
+// for these statements no longer quote the arguments); only the binding is ours.
 
 /// SQLite copies the bytes before the bind call returns (the Swift string need not outlive it).
 private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
@@ -16,8 +16,7 @@ private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3
 struct StatementBinder: ~Copyable {
     fileprivate let handle: SQLiteStatement
     fileprivate var next: CInt = 1
-    /// The first bind SQLite refused (a text over its length limit, say); GRDB's own binding
-    /// stops the process there, this one fails the write instead.
+    /// The first bind SQLite refused (a text over its length limit, say): the write fails with it.
     fileprivate var refusal: CInt?
 
     fileprivate init(handle: SQLiteStatement) {
@@ -60,6 +59,9 @@ extension Database {
             // A programming error (a value missing or one too many), caught by any test that writes.
             throw BoardError(.storage, "internal: \(binder.next - 1) values bound to a statement of \(parameters) parameters")
         }
+        // SQLite keeps its copy of the values until they are cleared: a result or a context of
+        // megabytes would otherwise stay in memory with the cached statement until its next run.
+        defer { sqlite3_clear_bindings(statement.sqliteStatement) }
         if let refusal = binder.refusal {
             throw DatabaseError(resultCode: ResultCode(rawValue: refusal), message: String(cString: sqlite3_errstr(refusal)), sql: sql)
         }

@@ -10,7 +10,7 @@ struct StatementBindingTests {
 
     private func database() throws -> DatabaseQueue {
         let queue = try DatabaseQueue()
-        try queue.write { db in try db.execute(sql: "CREATE TABLE t (a TEXT, b INTEGER, c TEXT, d TEXT)") }
+        try queue.write { db in try db.execute(sql: "CREATE TABLE t (a TEXT, b INTEGER UNIQUE, c TEXT, d TEXT)") }
         return queue
     }
 
@@ -35,7 +35,7 @@ struct StatementBindingTests {
         #expect(row["d"] == "")
     }
 
-    @Test func eachExecutionBindsOnlyItsOwnValues() throws {
+    @Test func aReusedStatementTakesFreshValuesNullsIncluded() throws {
         let queue = try database()
         try queue.write { db in
             for (text, number) in [("first", 1), ("second", 2)] as [(String?, Int?)] {
@@ -46,7 +46,7 @@ struct StatementBindingTests {
                     values.bind(text)
                 }
             }
-            // A value left out the second time must not keep the first time's.
+            // NULLs where the earlier runs bound values.
             try db.execute(cached: Self.insert) { values in
                 values.bind(String?.none)
                 values.bind(Int?.none)
@@ -70,7 +70,7 @@ struct StatementBindingTests {
                     values.bind("c")
                 }
             }
-            #expect(throws: (any Error).self) {
+            #expect(throws: BoardError.self) {
                 try db.execute(cached: Self.insert) { values in
                     for _ in 0..<5 { values.bind("x") }
                 }
@@ -101,5 +101,24 @@ struct StatementBindingTests {
             }
         }
         #expect(try queue.read { db in try String.fetchAll(db, sql: "SELECT a FROM t") } == ["small"])
+    }
+
+    @Test func aFailedStepFailsTheWriteAndTheStatementWorksAgain() throws {
+        let queue = try database()
+        func insert(_ db: Database, _ number: Int) throws {
+            try db.execute(cached: Self.insert) { values in
+                values.bind("row \(number)")
+                values.bind(number)
+                values.bind(String?.none)
+                values.bind("d")
+            }
+        }
+        try queue.write { db in
+            try insert(db, 1)
+            let error = #expect(throws: DatabaseError.self) { try insert(db, 1) }
+            #expect(error?.resultCode == .SQLITE_CONSTRAINT)
+            try insert(db, 2)
+        }
+        #expect(try queue.read { db in try Int.fetchAll(db, sql: "SELECT b FROM t ORDER BY b") } == [1, 2])
     }
 }
