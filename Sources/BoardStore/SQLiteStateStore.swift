@@ -209,20 +209,42 @@ public final class SQLiteStateStore: StateStore {
         }
         let pageSize = max(1, min(limit, 1000))
         return try await read { db in
-            let rows: [Row]
-            if let status {
-                rows = try fetchRows(
-                    db, sql: "SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [status.rawValue, before, pageSize + 1])
-            } else {
-                rows = try fetchRows(
-                    db, sql: "SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?", arguments: [before, pageSize + 1])
+            let rows =
+                if let status {
+                    try Row.fetchCursor(
+                        db.cachedStatement(sql: "SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
+                        arguments: [status.rawValue, before, pageSize + 1])
+                } else {
+                    try Row.fetchCursor(
+                        db.cachedStatement(sql: "SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
+                        arguments: [before, pageSize + 1])
+                }
+            var plans: [Plan] = []
+            var lastSeq: Int64 = 0
+            var textBytes = 0
+            var more = false
+            while let row = try rows.next() {
+                if plans.count == pageSize {
+                    more = true
+                    break
+                }
+                let plan = try Self.plan(from: row)
+                textBytes += plan.goal.utf8.count + (plan.context?.utf8.count ?? 0)
+                if !plans.isEmpty, textBytes > Self.planPageTextBudget {
+                    more = true
+                    break
+                }
+                plans.append(plan)
+                lastSeq = row["seq"]
             }
-            let page = rows.prefix(pageSize)
-            let next: String? = rows.count > pageSize ? page.last.map { String($0["seq"] as Int64) } : nil
-            return PlanPage(plans: try page.map(Self.plan(from:)), nextCursor: next)
+            return PlanPage(plans: plans, nextCursor: more ? String(lastSeq) : nil)
         }
     }
+
+    /// A page of `plan.list` ends early, with a cursor to the rest, once its plans' goals and
+    /// contexts pass this many bytes (one plan per page at least). Both may be 1 MiB: a page of a
+    /// thousand such plans would have been a reply of gigabytes, built in the daemon's memory.
+    static let planPageTextBudget = 8 << 20
 
     public func cancelPlan(_ id: PlanID, now: Timestamp, origin: ChangeOrigin) async throws -> PlanCancellation {
         try await writer.perform { db in

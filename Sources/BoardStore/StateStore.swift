@@ -156,6 +156,8 @@ public protocol StateStore: Sendable {
     /// limit of due tasks (in `claimDueTasks` order) in the same transaction.
     func createPlan(_ draft: PlanDraft, now: Timestamp, origin: ChangeOrigin, claim: ClaimRequest?) async throws -> PlanCreation
     func plan(_ id: PlanID) async throws -> Plan?
+    /// Newest first, at most `limit` plans, fewer when their texts are large (see
+    /// `SQLiteStateStore.planPageTextBudget`); `nextCursor` is nil on the last page.
     func listPlans(status: PlanStatus?, limit: Int, cursor: String?) async throws -> PlanPage
     func task(_ id: TaskID) async throws -> BoardTask?
     func tasks(of plan: PlanID) async throws -> [BoardTask]

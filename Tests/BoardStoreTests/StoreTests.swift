@@ -179,6 +179,36 @@ struct StoreTests {
         #expect(try await temp.store.attempts(of: rest[0].task.taskID) == 1)
     }
 
+    @Test func aPageOfPlansWithLargeContextsEndsEarlyAndTheCursorReachesTheRest() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let context = String(repeating: "x", count: 1_000_000)
+        var created: [PlanID] = []
+        for index in 0..<12 {
+            let draft = PlanDraft(goal: "plan \(index)", context: context, tasks: [TaskDraft(agent: "CFO", description: "d", maxAttempts: 1)])
+            created.append(try await temp.store.createPlan(draft, now: t0.adding(milliseconds: Int64(index)), origin: .daemon).plan.planID)
+        }
+        // Only ids, counts and flags in the expectations: a failure must not print 12 MB of context.
+        let first = try await temp.store.listPlans(status: nil, limit: 1000, cursor: nil)
+        let (firstIDs, firstCursor) = (first.plans.map(\.planID), first.nextCursor)
+        let firstWhole = first.plans.allSatisfy { $0.context == context }
+        // 8 MiB of goals and contexts: 8 of these plans, not 1,000 (or all 12).
+        #expect(firstIDs.count == 8)
+        let cursor = try #require(firstCursor)
+        let second = try await temp.store.listPlans(status: nil, limit: 1000, cursor: cursor)
+        let (secondIDs, secondCursor) = (second.plans.map(\.planID), second.nextCursor)
+        let secondWhole = second.plans.allSatisfy { $0.context == context }
+        #expect(secondCursor == nil)
+        // Newest first, each plan once, none skipped; contexts whole.
+        #expect(firstIDs + secondIDs == created.reversed())
+        #expect(firstWhole && secondWhole)
+        // The limit still applies below the budget.
+        let small = try await temp.store.listPlans(status: .open, limit: 3, cursor: nil)
+        let (smallIDs, smallCursor) = (small.plans.map(\.planID), small.nextCursor)
+        #expect(smallIDs == Array(created.reversed().prefix(3)))
+        #expect(smallCursor != nil)
+    }
+
     @Test func claimedTasksOfOnePlanShareOneCopyOfItsContext() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
