@@ -53,7 +53,7 @@ final class Scheduler: Service {
                 // waiting for the next due time then would spin.
                 var timeout = saturated ? poll : await sleepMilliseconds(poll: poll)
                 if let ping = notifier.watchdogPingInterval {
-                    timeout = min(timeout, max(1, ping.components.seconds * 1000 + ping.components.attoseconds / 1_000_000_000_000_000))
+                    timeout = min(timeout, max(1, ping.wholeMilliseconds))
                 }
                 // Submissions and finished tasks signal; a wait without one may be quiet, unless
                 // the worker is still at work (a long task, the CEO's model call), which then
@@ -142,7 +142,7 @@ final class Scheduler: Service {
         logger.debug("quiet: memory given back", metadata: [
             "event": "memory_released", "rss_kib_before": "\(before.map(String.init) ?? "?")",
             "rss_kib_after": "\(after.map(String.init) ?? "?")",
-            "took_us": "\(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000)",
+            "took_us": "\(took.wholeMicroseconds)",
         ])
     }
 

@@ -57,8 +57,7 @@ final class SystemdNotifier: Sendable {
 
     /// Asks systemd for more time before it gives up on the current start or stop.
     func extendTimeout(by duration: Duration) {
-        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-        send("EXTEND_TIMEOUT_USEC=\(microseconds)")
+        send("EXTEND_TIMEOUT_USEC=\(duration.wholeMicroseconds)")
     }
 
     /// Reports why start-up failed, for `systemctl status`.

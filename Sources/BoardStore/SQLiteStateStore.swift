@@ -431,14 +431,14 @@ public final class SQLiteStateStore: StateStore {
             try Self.store(step, into: &task, result: nil, now: now, origin: ChangeOrigin(actor: owner), db)
             var claim = ClaimedTask(task: task, goal: goal, context: context)
             if !task.dependsOn.isEmpty {
-                claim.dependencyResults = try fetchRows(
+                claim.dependencyResults = try fetchDecoded(
                     db,
                     sql: """
                         SELECT t.* FROM task_dependencies d JOIN tasks t ON t.task_id = d.depends_on
                         WHERE d.task_id = ? ORDER BY t.position
                         """,
-                    arguments: [task.taskID.rawValue]
-                ).compactMap { try Self.task(from: $0).result }
+                    arguments: [task.taskID.rawValue], Self.task(from:)
+                ).compactMap(\.result)
             }
             claimed.append(claim)
         }
