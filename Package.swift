@@ -41,11 +41,13 @@ let package = Package(
         .target(
             name: "BoardAgents",
             dependencies: [
-                "BoardCore", "BoardLLM", .product(name: "Logging", package: "swift-log"),
+                "BoardCore", "BoardLLM", "CLinuxProcess", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
+        // pidfd_open (through variadic syscall(2) in C), for ProcessRunner's one I/O thread.
+        .systemLibrary(name: "CLinuxProcess"),
         // HTTP clients for language-model servers (Ollama, OpenAI-compatible): requests, error classification.
         .target(
             name: "BoardLLM",

@@ -1,3 +1,4 @@
+import CLinuxProcess
 import Foundation
 import Glibc
 import Synchronization
@@ -85,11 +86,16 @@ public enum ProcessRunner {
         stderrTailBytes: Int = 4096,
         terminationGrace: Duration = .seconds(2)
     ) async throws -> ProcessOutput {
+        let reactor: ChildReactor
+        switch ChildReactor.shared {
+        case .success(let shared): reactor = shared
+        case .failure(let error): throw launchError(executable, error.code)
+        }
         let control = ChildControl()
         let limits = CaptureLimits(stdout: max(0, stdoutLimit), stderrTail: max(0, stderrTailBytes))
         return try await withTaskCancellationHandler {
             // Spawning is quick (glibc's posix_spawn returns once the child has exec'd), so it is
-            // done inline; everything that can block for as long as the child lives goes to a thread.
+            // done inline; the child's pipes and its exit are then watched by the reactor's thread.
             let child = try control.spawnUnlessCancelled {
                 try spawn(
                     executable: executable,
@@ -98,16 +104,11 @@ public enum ProcessRunner {
                     workingDirectory: workingDirectory
                 )
             }
-            let finished = await withCheckedContinuation { (continuation: CheckedContinuation<FinishedChild, Never>) in
-                let thread = Thread {
-                    let captured = pumpPipes(child, input: stdin, limits: limits)
-                    let (termination, wasCancelled) = control.waitAndReap(child.pid)
-                    continuation.resume(returning: FinishedChild(
-                        captured: captured, termination: termination, wasCancelled: wasCancelled
-                    ))
-                }
-                thread.name = "ProcessRunner[\(child.pid)]"
-                thread.start()
+            let finished = try await withCheckedThrowingContinuation { continuation in
+                reactor.watch(ChildIO(
+                    executable: executable, child: child, control: control, input: stdin, limits: limits,
+                    continuation: continuation
+                ))
             }
             if finished.wasCancelled {
                 throw CancellationError()
@@ -132,6 +133,8 @@ private struct SpawnedChild: Sendable {
     var stdinWrite: Int32
     var stdoutRead: Int32
     var stderrRead: Int32
+    /// Readable once the child has exited (`pidfd_open`), close-on-exec.
+    var exitFD: Int32
 }
 
 private struct CaptureLimits: Sendable {
@@ -152,13 +155,13 @@ private struct FinishedChild: Sendable {
 }
 
 /// Coordinates spawning, signalling and reaping one child across the caller's task, the
-/// cancellation handler (which runs synchronously on whichever thread cancels) and the I/O thread.
+/// cancellation handler (which runs synchronously on whichever thread cancels) and the reactor's thread.
 /// A mutex rather than an actor: the cancellation handler and the I/O thread are synchronous and
 /// must act at once (spawn-or-refuse, signal-while-unreaped), which an actor hop cannot guarantee.
 ///
-/// Signals are only ever sent while the child is known to be unreaped: the I/O thread waits for
-/// exit with `WNOWAIT` and reaps under the lock, so the pid (and with it the process-group id)
-/// cannot have been recycled for an unrelated process when `kill` runs.
+/// Signals are only ever sent while the child is known to be unreaped: the reactor learns of the
+/// exit from a pidfd, which leaves the zombie in place, and reaps under the lock, so the pid (and
+/// with it the process-group id) cannot have been recycled for an unrelated process when `kill` runs.
 private final class ChildControl: Sendable {
     private enum Phase {
         case notSpawned
@@ -217,24 +220,33 @@ private final class ChildControl: Sendable {
         }
     }
 
-    /// Blocks until `pid` exits, then reaps it. Must run on a dedicated thread.
-    func waitAndReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
-        // Wait without reaping so the zombie keeps the pid reserved while the lock is not held;
-        // reaping happens below under the lock, atomically with leaving the `.running` state.
-        var info = siginfo_t()
-        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
-        return state.withLock { state in
-            var status: Int32 = 0
-            var reaped: pid_t
-            repeat {
-                reaped = waitpid(pid, &status, 0)
-            } while reaped == -1 && errno == EINTR
-            state.phase = .reaped
-            state.escalation?.cancel()
-            state.escalation = nil
-            let termination = reaped == pid ? Self.decode(status) : .exited(-1)
+    /// Reaps `pid`, which has exited (its pidfd was readable), so `waitpid` does not block.
+    func reapExited(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
+        state.withLock { state in
+            let termination = Self.reap(pid, &state)
             return (termination, state.signalsSent)
         }
+    }
+
+    /// Ends a child that cannot be watched (see ``ChildReactor``): SIGKILL to its group, then a
+    /// wait for it, which is short because SIGKILL cannot be caught.
+    func killAndReap(_ pid: pid_t) {
+        state.withLock { state in
+            Self.signalGroup(pid, SIGKILL)
+            _ = Self.reap(pid, &state)
+        }
+    }
+
+    private static func reap(_ pid: pid_t, _ state: inout State) -> ProcessTermination {
+        var status: Int32 = 0
+        var reaped: pid_t
+        repeat {
+            reaped = waitpid(pid, &status, 0)
+        } while reaped == -1 && errno == EINTR
+        state.phase = .reaped
+        state.escalation?.cancel()
+        state.escalation = nil
+        return reaped == pid ? decode(status) : .exited(-1)
     }
 
     private static func signalGroup(_ pid: pid_t, _ signal: Int32) {
@@ -255,85 +267,227 @@ private final class ChildControl: Sendable {
 
 // MARK: - I/O
 
-/// Feeds stdin and drains stdout/stderr with `poll` until all three are closed, so a child that
-/// fills one pipe while we are busy with another can never deadlock against us.
-/// Must run on a dedicated thread; it closes every descriptor in `child`.
-private func pumpPipes(_ child: SpawnedChild, input: [UInt8], limits: CaptureLimits) -> CapturedOutput {
-    // Writing to a pipe whose reader is gone raises SIGPIPE, whose default action would kill the
-    // whole daemon. Blocking it on this thread alone turns that into a plain EPIPE without changing
-    // the process-wide disposition; a pending thread-directed SIGPIPE is discarded when the thread exits.
-    var sigpipe = sigset_t()
-    sigemptyset(&sigpipe)
-    sigaddset(&sigpipe, SIGPIPE)
-    pthread_sigmask(SIG_BLOCK, &sigpipe, nil)
-
-    var captured = CapturedOutput()
-    let chunkSize = 64 * 1024
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
-    defer { buffer.deallocate() }
-
-    // poll ignores negative fds, so a closed stream is parked at -1 in its fixed slot.
-    var fds = [
-        pollfd(fd: child.stdinWrite, events: Int16(POLLOUT), revents: 0),
-        pollfd(fd: child.stdoutRead, events: Int16(POLLIN), revents: 0),
-        pollfd(fd: child.stderrRead, events: Int16(POLLIN), revents: 0),
-    ]
-    func closeSlot(_ index: Int) {
-        if fds[index].fd >= 0 {
-            close(fds[index].fd)
-            fds[index].fd = -1
-        }
-    }
-
+/// One child as the reactor sees it: its pipes and pidfd (-1 once closed), what is left to feed it,
+/// what it has printed, and whom to answer when it is done.
+private struct ChildIO: Sendable {
+    var executable: String
+    var pid: pid_t
+    var control: ChildControl
+    /// Indexed by ``Slot``.
+    var fds: [Int32]
+    var input: [UInt8]
     var written = 0
-    if input.isEmpty {
-        closeSlot(0)
+    var limits: CaptureLimits
+    var captured = CapturedOutput()
+    var continuation: CheckedContinuation<FinishedChild, any Error>
+
+    /// The low two bits of an epoll registration's data; the rest is the child's token.
+    enum Slot: Int, CaseIterable {
+        case stdin = 0, stdout, stderr, exit
     }
 
-    while fds.contains(where: { $0.fd >= 0 }) {
-        for index in fds.indices { fds[index].revents = 0 }
-        if poll(&fds, nfds_t(fds.count), -1) == -1 {
-            if errno == EINTR || errno == EAGAIN { continue }
-            // Not expected with valid fds; bail out rather than spin. Closing our ends makes the
-            // child see EOF/EPIPE, so it cannot block forever on us either.
-            fds.indices.forEach(closeSlot)
-            break
-        }
+    init(
+        executable: String, child: SpawnedChild, control: ChildControl, input: [UInt8], limits: CaptureLimits,
+        continuation: CheckedContinuation<FinishedChild, any Error>
+    ) {
+        self.executable = executable
+        self.pid = child.pid
+        self.control = control
+        self.fds = [child.stdinWrite, child.stdoutRead, child.stderrRead, child.exitFD]
+        self.input = input
+        self.limits = limits
+        self.continuation = continuation
+    }
 
-        if fds[0].fd >= 0, fds[0].revents != 0 {
-            let result = input.withUnsafeBytes { bytes -> Int in
-                guard let base = bytes.baseAddress else { return 0 }
-                return write(fds[0].fd, base + written, bytes.count - written)
-            }
-            if result >= 0 {
-                written += result
-                if written >= input.count { closeSlot(0) }
-            } else if errno != EINTR && errno != EAGAIN {
-                // EPIPE: the child no longer reads stdin; the rest of the input is moot.
-                closeSlot(0)
-            }
-        }
+    /// The process has exited and both of its output streams have reached end-of-file (so a
+    /// background grandchild that keeps them open delays the end), and stdin is fed or refused.
+    var isFinished: Bool { fds.allSatisfy { $0 < 0 } }
+}
 
-        for index in 1...2 where fds[index].fd >= 0 && fds[index].revents != 0 {
-            let count = read(fds[index].fd, buffer.baseAddress, chunkSize)
-            if count > 0 {
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                if index == 1 {
-                    appendCapped(chunk, to: &captured, limit: limits.stdout)
-                } else {
-                    appendTail(chunk, to: &captured.stderrTail, keep: limits.stderrTail)
+/// The one thread that feeds and drains the pipes of every child process and notices each exit,
+/// through an epoll set (level-triggered) holding the three pipes and a pidfd per child.
+///
+/// It replaced a thread per child, whose creation, start and wake-ups were a fifth of the daemon's
+/// CPU per command task (docs/PERFORMANCE.md), and which made a hundred running commands a hundred
+/// threads. The children's state is owned by the thread alone: ``watch(_:)`` hands a child over
+/// through a locked inbox and wakes the thread with an eventfd, and the thread registers its
+/// descriptors itself, so no event can arrive for a child it does not hold yet.
+private final class ChildReactor: Sendable {
+    /// Made on first use and kept for the life of the process; an error (e.g. out of
+    /// descriptors) is returned to every ``ProcessRunner/run`` as a launch failure.
+    static let shared = Result<ChildReactor, SystemError> { () throws(SystemError) in try ChildReactor() }
+
+    private static let wakeToken: UInt64 = 0
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    /// Children handed over and not yet taken by the thread.
+    private let inbox = Mutex<[ChildIO]>([])
+
+    private init() throws(SystemError) {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw SystemError(code: errno) }
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeFD >= 0 else {
+            let code = errno
+            close(epollFD)
+            throw SystemError(code: code)
+        }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = Self.wakeToken
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+            let code = errno
+            close(wakeFD)
+            close(epollFD)
+            throw SystemError(code: code)
+        }
+        let thread = Thread { [self] in run() }
+        thread.name = "ProcessRunner I/O"
+        thread.start()
+    }
+
+    /// Hands `child` to the reactor's thread, which answers its continuation when it is done.
+    func watch(_ child: ChildIO) {
+        inbox.withLock { $0.append(child) }
+        var one: UInt64 = 1
+        // Cannot fail short of a bug: the counter would have to reach 2^64 - 1 first.
+        _ = write(wakeFD, &one, MemoryLayout<UInt64>.size)
+    }
+
+    private func run() {
+        // Writing to a pipe whose reader is gone raises SIGPIPE, whose default action would kill
+        // the whole daemon. Blocking it on this thread alone turns that into a plain EPIPE without
+        // changing the process-wide disposition.
+        var sigpipe = sigset_t()
+        sigemptyset(&sigpipe)
+        sigaddset(&sigpipe, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &sigpipe, nil)
+
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
+        var children: [UInt64: ChildIO] = [:]
+        var nextToken: UInt64 = 1
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        while true {
+            let count = events.withUnsafeMutableBufferPointer {
+                epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1)
+            }
+            if count < 0 {
+                // Only EINTR is possible with a valid epoll descriptor and buffer.
+                guard errno == EINTR else { fatalError("ProcessRunner: epoll_wait failed: \(String(cString: strerror(errno)))") }
+                continue
+            }
+            for event in events[0..<Int(count)] {
+                let token = event.data.u64 >> 2
+                if token == Self.wakeToken {
+                    var counter: UInt64 = 0
+                    _ = read(wakeFD, &counter, MemoryLayout<UInt64>.size)
+                    for child in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
+                        adopt(child, token: nextToken, into: &children)
+                        nextToken += 1
+                    }
+                    continue
                 }
-            } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                closeSlot(index)
+                // Taken out and put back so its buffers are mutated in place, not copied. A child
+                // finished earlier in this batch may still have events in it: skipped.
+                guard var child = children.removeValue(forKey: token),
+                      let slot = ChildIO.Slot(rawValue: Int(event.data.u64 & 3)) else { continue }
+                service(&child, slot, buffer)
+                if child.isFinished {
+                    finish(child)
+                } else {
+                    children[token] = child
+                }
             }
         }
     }
-    // appendTail lets the buffer run ahead of the limit; cut it to exactly the promised tail.
-    let excess = captured.stderrTail.count - limits.stderrTail
-    if excess > 0 {
-        captured.stderrTail.removeFirst(excess)
+
+    private func adopt(_ child: ChildIO, token: UInt64, into children: inout [UInt64: ChildIO]) {
+        var child = child
+        if child.input.isEmpty {
+            close(child.fds[ChildIO.Slot.stdin.rawValue])
+            child.fds[ChildIO.Slot.stdin.rawValue] = -1
+        }
+        for slot in ChildIO.Slot.allCases where child.fds[slot.rawValue] >= 0 {
+            var event = epoll_event()
+            event.events = slot == .stdin ? EPOLLOUT.rawValue : EPOLLIN.rawValue
+            event.data.u64 = token << 2 | UInt64(slot.rawValue)
+            if epoll_ctl(epollFD, EPOLL_CTL_ADD, child.fds[slot.rawValue], &event) != 0 {
+                // Out of kernel memory or over fs.epoll.max_user_watches: the child cannot be
+                // watched, so it is not left running unobserved either.
+                let code = errno
+                for fd in child.fds where fd >= 0 { close(fd) }
+                child.control.killAndReap(child.pid)
+                child.continuation.resume(throwing: launchError(child.executable, code))
+                return
+            }
+        }
+        children[token] = child
     }
-    return captured
+
+    private func service(_ child: inout ChildIO, _ slot: ChildIO.Slot, _ buffer: UnsafeMutableRawBufferPointer) {
+        let fd = child.fds[slot.rawValue]
+        guard fd >= 0 else { return }
+        switch slot {
+        case .exit:
+            // The zombie stays until `finish` reaps it, so the pid cannot be reused meanwhile.
+            closeSlot(&child, slot)
+        case .stdin:
+            while child.written < child.input.count {
+                let result = child.input.withUnsafeBytes { bytes in
+                    write(fd, bytes.baseAddress! + child.written, bytes.count - child.written)
+                }
+                if result >= 0 {
+                    child.written += result
+                } else if errno == EINTR {
+                    continue
+                } else {
+                    // EAGAIN: the pipe is full, wait for the next event. Anything else (EPIPE: the
+                    // child no longer reads stdin) makes the rest of the input moot.
+                    if errno != EAGAIN { closeSlot(&child, slot) }
+                    return
+                }
+            }
+            closeSlot(&child, slot)
+        case .stdout, .stderr:
+            // A few reads at most, then back to epoll, so one chatty child cannot starve the rest.
+            for _ in 0..<4 {
+                let count = read(fd, buffer.baseAddress, buffer.count)
+                if count > 0 {
+                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                    if slot == .stdout {
+                        appendCapped(chunk, to: &child.captured, limit: child.limits.stdout)
+                    } else {
+                        appendTail(chunk, to: &child.captured.stderrTail, keep: child.limits.stderrTail)
+                    }
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    if count == 0 || errno != EAGAIN { closeSlot(&child, slot) }
+                    return
+                }
+            }
+        }
+    }
+
+    private func closeSlot(_ child: inout ChildIO, _ slot: ChildIO.Slot) {
+        let fd = child.fds[slot.rawValue]
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        close(fd)
+        child.fds[slot.rawValue] = -1
+    }
+
+    private func finish(_ child: ChildIO) {
+        var captured = child.captured
+        // appendTail lets the buffer run ahead of the limit; cut it to exactly the promised tail.
+        let excess = captured.stderrTail.count - child.limits.stderrTail
+        if excess > 0 {
+            captured.stderrTail.removeFirst(excess)
+        }
+        let (termination, wasCancelled) = child.control.reapExited(child.pid)
+        child.continuation.resume(returning: FinishedChild(
+            captured: captured, termination: termination, wasCancelled: wasCancelled
+        ))
+    }
 }
 
 /// Keeps reading past the limit (discarding) so the child never blocks on a full stdout pipe.
@@ -531,8 +685,26 @@ private func spawn(
         throw launchError(executable, result)
     }
 
+    let exitFD = board_pidfd_open(pid)
+    guard exitFD >= 0 else {
+        // Without it the child's exit cannot be watched (e.g. out of descriptors, or Linux before
+        // 5.3): it is ended at once rather than left running unobserved.
+        let code = errno
+        close(stdinPipe.write)
+        close(stdoutPipe.read)
+        close(stderrPipe.read)
+        if kill(-pid, SIGKILL) == -1 { _ = kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        throw ProcessRunnerError.launchFailed(
+            executable: executable, reason: "pidfd_open: \(String(cString: strerror(code)))"
+        )
+    }
+
     setNonBlocking(stdinPipe.write)
     setNonBlocking(stdoutPipe.read)
     setNonBlocking(stderrPipe.read)
-    return SpawnedChild(pid: pid, stdinWrite: stdinPipe.write, stdoutRead: stdoutPipe.read, stderrRead: stderrPipe.read)
+    return SpawnedChild(
+        pid: pid, stdinWrite: stdinPipe.write, stdoutRead: stdoutPipe.read, stderrRead: stderrPipe.read, exitFD: exitFD
+    )
 }

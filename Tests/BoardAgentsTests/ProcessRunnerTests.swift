@@ -127,9 +127,65 @@ struct ProcessRunnerTests {
         )
         expectGone(pid)
     }
+
+    @Test func manyChildrenAtOnceEachGetTheirOwnStreams() async throws {
+        // All pipes are served by one thread; each child's stdin must reach only its own stdout,
+        // and each input is larger than a pipe buffer, so the children block on it in turn.
+        let outputs = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    let input = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+                    let output = try await ProcessRunner.run(executable: "/bin/cat", arguments: [], stdin: input)
+                    #expect(output.termination == .exited(0))
+                    return (index, output.stdout)
+                }
+            }
+            return try await group.reduce(into: [Int: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outputs.count == 16)
+        for (index, stdout) in outputs {
+            #expect(stdout == (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }, "child \(index)")
+        }
+    }
+
+    @Test func runningChildrenDoNotTakeAThreadEach() async throws {
+        let children = 32
+        let pidFiles = (0..<children).map { temporaryPath("pid\($0)") }
+        defer { for file in pidFiles { unlink(file); unlink(file + ".tmp") } }
+        let threadsBefore = try threadCount()
+        let tasks = pidFiles.map { pidFile in
+            Task {
+                try await ProcessRunner.run(
+                    executable: "/bin/sh",
+                    arguments: ["-c", "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 300", pidFile],
+                    stdin: []
+                )
+            }
+        }
+        var pids: [pid_t] = []
+        for file in pidFiles {
+            if let pid = await readPid(from: file) { pids.append(pid) }
+        }
+        let threadsDuring = try threadCount()
+        for task in tasks { task.cancel() }
+        for task in tasks {
+            await #expect(throws: CancellationError.self) { try await task.value }
+        }
+        #expect(pids.count == children)
+        // Other suites run in parallel and may start a thread or two; a thread per child would be 32.
+        #expect(threadsDuring - threadsBefore < 8, "\(threadsBefore) threads before, \(threadsDuring) with \(children) children")
+        for pid in pids { expectGone(pid) }
+    }
 }
 
 // MARK: - Helpers
+
+/// The number of threads of this process, from /proc/self/status.
+private func threadCount() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("Threads:") })
+    return try #require(Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)))
+}
 
 private func temporaryPath(_ label: String) -> String {
     FileManager.default.temporaryDirectory
