@@ -170,9 +170,8 @@ public struct LLMAgent: Agent {
     }
 
     static func usage(_ response: ChatResponse) -> Usage {
-        let latency = response.latency.components
-        return Usage(
+        Usage(
             model: response.model, promptTokens: response.promptTokens, completionTokens: response.completionTokens,
-            latencyMilliseconds: latency.seconds * 1000 + latency.attoseconds / 1_000_000_000_000_000)
+            latencyMilliseconds: response.latency.wholeMilliseconds)
     }
 }

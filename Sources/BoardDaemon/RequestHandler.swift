@@ -35,9 +35,7 @@ struct RequestHandler: Sendable {
     func handle(_ line: Data, caller: Caller = Caller(peer: nil, isMember: { false })) async -> Data? {
         let started = ContinuousClock.now
         let (method, reply, failed) = await answer(line, caller: caller)
-        let elapsed = (ContinuousClock.now - started).components
-        metrics.observeRequest(
-            method: method, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, failed: failed)
+        metrics.observeRequest(method: method, seconds: (ContinuousClock.now - started).fractionalSeconds, failed: failed)
         return reply
     }
 

@@ -125,9 +125,7 @@ actor Worker {
         let handle = Task {
             let started = ContinuousClock.now
             let outcome = await Self.attempt(claimed, agent: agent, timeoutMilliseconds: timeout)
-            let elapsed = (ContinuousClock.now - started).components
-            metrics.observeTask(
-                agent: task.agent, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+            metrics.observeTask(agent: task.agent, seconds: (ContinuousClock.now - started).fractionalSeconds)
             await self.finish(claimed, outcome)
         }
         running[task.taskID] = Running(handle: handle)

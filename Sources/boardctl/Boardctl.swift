@@ -107,8 +107,7 @@ struct Ping: ParsableCommand {
             let elapsed = ContinuousClock.now - start
             if options.json { options.printJSON(result); return 0 }
             let ping = try decode(PingResult.self, result)
-            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            Output.line("pong from boardd \(ping.version) at \(client.path) in \(Output.fixed(Double(micros) / 1000, 2)) ms")
+            Output.line("pong from boardd \(ping.version) at \(client.path) in \(Output.fixed(Double(elapsed.wholeMicroseconds) / 1000, 2)) ms")
             return 0
         }
     }

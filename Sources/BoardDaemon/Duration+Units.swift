@@ -1,7 +1,0 @@
-extension Duration {
-    /// Whole microseconds (truncated), for sd_notify's `*_USEC` fields and log figures.
-    var wholeMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
-
-    /// Whole milliseconds (truncated), for timeouts counted in milliseconds.
-    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}
