@@ -253,8 +253,8 @@ struct RequestHandler: Sendable {
         case .eventsList:
             let request = try EventsListParams(params: params)
             guard try await store.plan(request.planID) != nil else { throw BoardError.notFound("plan", request.planID.rawValue) }
-            let events = try await store.events(of: request.planID, task: request.taskID, before: request.before, limit: request.limit)
-            return try Wire.successLine(id: id, result: EventsResult(events: events))
+            let page = try await store.eventPage(of: request.planID, task: request.taskID, before: request.before, limit: request.limit)
+            return try Wire.successLine(id: id, result: EventsResult(events: page.events, nextBefore: page.nextBefore))
         }
     }
 

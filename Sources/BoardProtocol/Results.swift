@@ -266,6 +266,26 @@ public struct ReloadResult: Sendable, Equatable, Codable {
 /// `events.list`
 public struct EventsResult: Sendable, Equatable, Codable {
     public var events: [BoardEvent]
+    /// The `before` of the next (older) page; `nil` when there is none.
+    public var nextBefore: EventID?
 
-    public init(events: [BoardEvent]) { self.events = events }
+    public init(events: [BoardEvent], nextBefore: EventID?) {
+        self.events = events
+        self.nextBefore = nextBefore
+    }
+
+    enum CodingKeys: String, CodingKey { case events, nextBefore = "next_before" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        events = try container.decode([BoardEvent].self, forKey: .events)
+        nextBefore = try container.decodeIfPresent(EventID.self, forKey: .nextBefore)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(events, forKey: .events)
+        // Always present, null on the last page, so clients need not guess.
+        try container.encode(nextBefore, forKey: .nextBefore)
+    }
 }

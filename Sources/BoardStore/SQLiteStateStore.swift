@@ -575,7 +575,7 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func events(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> [BoardEvent] {
+    public func eventPage(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> EventPage {
         let count = max(1, min(limit, 10_000))
         return try await read { db in
             var bound = Int64.max
@@ -589,19 +589,38 @@ public final class SQLiteStateStore: StateStore {
                 }
                 bound = seq
             }
-            let rows: [Row]
-            if let task {
-                rows = try fetchRows(
-                    db, sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [task.rawValue, plan.rawValue, bound, count])
-            } else {
-                rows = try fetchRows(
-                    db, sql: "SELECT * FROM events WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [plan.rawValue, bound, count])
+            // One row past the page says whether another page follows.
+            let rows =
+                if let task {
+                    try Row.fetchCursor(
+                        db.cachedStatement(
+                            sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
+                        arguments: [task.rawValue, plan.rawValue, bound, count + 1])
+                } else {
+                    try Row.fetchCursor(
+                        db.cachedStatement(sql: "SELECT * FROM events WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
+                        arguments: [plan.rawValue, bound, count + 1])
+                }
+            var events: [BoardEvent] = []
+            var payloadBytes = 0
+            while let row = try rows.next() {
+                if events.count == count { return EventPage(events: events, nextBefore: events.last?.eventID) }
+                let payload: String = row["payload"]
+                payloadBytes += payload.utf8.count
+                if !events.isEmpty, payloadBytes > Self.eventPagePayloadBudget {
+                    return EventPage(events: events, nextBefore: events.last?.eventID)
+                }
+                events.append(try Self.event(from: row))
             }
-            return try rows.map(Self.event(from:))
+            return EventPage(events: events, nextBefore: nil)
         }
     }
+
+    /// A page of `events.list` ends early, with `next_before` set, once its payloads pass this
+    /// many bytes (one event per page at least). An event's payload carries its error text (an
+    /// agent's stderr tail, a model server's reply): ten thousand of them could have made a
+    /// reply of tens of megabytes, built in the daemon's memory.
+    static let eventPagePayloadBudget = 4 << 20
 
     public func statistics() async throws -> StoreStatistics {
         try await read { db in

@@ -66,6 +66,14 @@ public struct ClaimRequest: Sendable, Equatable {
     }
 }
 
+/// A page of a plan's events, newest first.
+public struct EventPage: Sendable, Equatable {
+    public var events: [BoardEvent]
+    /// The `before` of the next (older) page: the oldest event of this one; `nil` when no older
+    /// event matches.
+    public var nextBefore: EventID?
+}
+
 public struct PlanPage: Sendable, Equatable {
     public var plans: [Plan]
     /// Pass back to get the next page; `nil` on the last page.
@@ -211,8 +219,9 @@ public protocol StateStore: Sendable {
 
     func recordEvent(plan: PlanID, task: TaskID?, kind: EventKind, payload: JSONValue, now: Timestamp) async throws -> BoardEvent
     /// Newest first; with `before`, only events written before that one (a page further back).
-    /// `before` must be an event of the plan (`not_found` otherwise).
-    func events(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> [BoardEvent]
+    /// `before` must be an event of the plan (`not_found` otherwise). A page may end before
+    /// `limit` (its payloads' size is bounded); `nextBefore` says whether more events follow.
+    func eventPage(of plan: PlanID, task: TaskID?, before: EventID?, limit: Int) async throws -> EventPage
 
     /// Tasks currently `in_progress`, oldest claim first.
     func runningTasks() async throws -> [BoardTask]
@@ -239,9 +248,10 @@ extension StateStore {
         try await addPlannedTasks(id, tasks, now: now, origin: .daemon)
     }
 
-    /// The newest `limit` events of a plan (or of one of its tasks).
-    public func events(of plan: PlanID, task: TaskID?, limit: Int) async throws -> [BoardEvent] {
-        try await events(of: plan, task: task, before: nil, limit: limit)
+    /// The newest `limit` events of a plan (or of one of its tasks), fewer if the page's size
+    /// bound ends it first.
+    public func events(of plan: PlanID, task: TaskID?, before: EventID? = nil, limit: Int) async throws -> [BoardEvent] {
+        try await eventPage(of: plan, task: task, before: before, limit: limit).events
     }
 
     public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws

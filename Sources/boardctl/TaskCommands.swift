@@ -90,16 +90,21 @@ struct Events: ParsableCommand {
                 // Big pages for --all: each cursor costs the daemon a scan of the plan's events.
                 let pageSize = limit ?? (all ? 10_000 : EventsListParams.defaultLimit)
                 let reply = try client.call(.eventsList, EventsListParams(planID: plan, taskID: taskID, before: cursor, limit: pageSize).json)
-                let page = try decode(EventsResult.self, reply).events
+                let page = try decode(EventsResult.self, reply)
                 if case let .array(items)? = reply["events"] { raw += items }
-                events += page
-                cursor = page.last?.eventID
-                if page.count < pageSize { break }
-            } while all
+                events += page.events
+                cursor = page.nextBefore
+            } while all && cursor != nil
             if options.json {
-                options.printJSON(.object(["events": .array(raw)]))
+                // As events.list replies: `next_before` is null once the trail's oldest event is in.
+                options.printJSON(.object(["events": .array(raw), "next_before": cursor.map { .string($0.rawValue) } ?? .null]))
             } else {
                 Self.print(events)
+                if !all, let next = cursor {
+                    let task = taskID.map { " --task \($0.rawValue)" } ?? ""
+                    let size = limit.map { " --limit \($0)" } ?? ""
+                    Output.line("more: boardctl events \(plan.rawValue)\(task)\(size) --before \(next.rawValue)")
+                }
             }
             return 0
         }

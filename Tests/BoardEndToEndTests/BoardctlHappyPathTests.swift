@@ -53,8 +53,10 @@ struct BoardctlHappyPathTests {
             let paged = try await sandbox.boardctl(socket: socket, ["events", planID, "--limit", "3", "--all", "--json"])
             #expect(paged.status == 0, "\(paged)")
             #expect(try paged.json() == events.json())
+            #expect(try events.json()["next_before"] == .null)
             let firstPage = try await sandbox.boardctl(socket: socket, ["events", planID, "--limit", "3", "--json"])
             let cursor = try #require(try firstPage.json()["events"]?.arrayValue?.last?["event_id"]?.stringValue)
+            #expect(try firstPage.json()["next_before"]?.stringValue == cursor)
             let rest = try await sandbox.boardctl(socket: socket, ["events", planID, "--before", cursor, "--json"])
             #expect(try (rest.json()["events"]?.arrayValue ?? []).compactMap { $0["kind"]?.stringValue } == Array(kinds.dropFirst(3)))
 

@@ -209,6 +209,45 @@ struct StoreTests {
         #expect(smallCursor != nil)
     }
 
+    @Test func aPageOfEventsWithLargePayloadsEndsEarlyAndNextBeforeReachesTheRest() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        let draft = PlanDraft(goal: "a plan", context: nil, tasks: [TaskDraft(agent: "CFO", description: "d", maxAttempts: 1)])
+        let plan = try await temp.store.createPlan(draft, now: t0, origin: .daemon).plan.planID
+        let older = try await temp.store.events(of: plan, task: nil, limit: 10_000).map(\.eventID)
+        #expect(older.count == 2)
+        let error = String(repeating: "e", count: 1_000_000)
+        var written: [EventID] = []
+        for index in 0..<6 {
+            let event = try await temp.store.recordEvent(
+                plan: plan, task: nil, kind: .planFailed, payload: ["error": .string(error)], now: t0.adding(milliseconds: Int64(1 + index)))
+            written.append(event.eventID)
+        }
+        // Only ids and counts in the expectations: a failure must not print megabytes of payload.
+        let first = try await temp.store.eventPage(of: plan, task: nil, before: nil, limit: 10_000)
+        let firstIDs = first.events.map(\.eventID)
+        let firstWhole = first.events.allSatisfy { $0.payload["error"]?.stringValue == error }
+        // 4 MiB of payloads: 4 of these events, not all 6 with the plan's older ones.
+        #expect(firstIDs == Array(written.reversed().prefix(4)))
+        #expect(first.nextBefore == firstIDs.last)
+        let second = try await temp.store.eventPage(of: plan, task: nil, before: first.nextBefore, limit: 10_000)
+        let secondIDs = second.events.map(\.eventID)
+        #expect(second.nextBefore == nil)
+        // Newest first, each event once, none skipped; payloads whole.
+        #expect(firstIDs + secondIDs == written.reversed() + older)
+        #expect(firstWhole)
+        // Below the budget the limit ends a page; a page that reaches the oldest event says so,
+        // even when it is exactly `limit` long.
+        let all = firstIDs + secondIDs
+        let short = try await temp.store.eventPage(of: plan, task: nil, before: written[0], limit: older.count - 1)
+        #expect(short.events.map(\.eventID) == Array(older.dropLast()))
+        #expect(short.nextBefore == older.dropLast().last)
+        let exact = try await temp.store.eventPage(of: plan, task: nil, before: written[0], limit: older.count)
+        #expect(exact.events.map(\.eventID) == older)
+        #expect(exact.nextBefore == nil)
+        #expect(all.count == 6 + older.count)
+    }
+
     @Test func claimedTasksOfOnePlanShareOneCopyOfItsContext() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
