@@ -86,10 +86,35 @@ public enum ProcessRunner {
         stderrTailBytes: Int = 4096,
         terminationGrace: Duration = .seconds(2)
     ) async throws -> ProcessOutput {
+        try await run(
+            executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
+            stdin: stdin, stdoutLimit: stdoutLimit, stderrTailBytes: stderrTailBytes, terminationGrace: terminationGrace,
+            exitWatch: .pidfd)
+    }
+
+    /// How a child's exit is noticed: a pidfd in the reactor's epoll set, or a thread waiting
+    /// for it, which is what a child gets when the kernel refuses it a pidfd (and what tests of
+    /// that path ask for).
+    enum ExitWatch: Sendable {
+        case pidfd, thread
+    }
+
+    static func run(
+        executable: String,
+        arguments: [String],
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil,
+        stdin: [UInt8],
+        stdoutLimit: Int = 8 << 20,
+        stderrTailBytes: Int = 4096,
+        terminationGrace: Duration = .seconds(2),
+        exitWatch: ExitWatch
+    ) async throws -> ProcessOutput {
         let reactor: ChildReactor
-        switch ChildReactor.shared {
-        case .success(let shared): reactor = shared
-        case .failure(let error): throw launchError(executable, error.code)
+        do {
+            reactor = try ChildReactor.shared()
+        } catch {
+            throw launchError(executable, error.code)
         }
         let control = ChildControl()
         let limits = CaptureLimits(stdout: max(0, stdoutLimit), stderrTail: max(0, stderrTailBytes))
@@ -101,7 +126,8 @@ public enum ProcessRunner {
                     executable: executable,
                     arguments: arguments,
                     environment: environment,
-                    workingDirectory: workingDirectory
+                    workingDirectory: workingDirectory,
+                    exitWatch: exitWatch
                 )
             }
             let finished = try await withCheckedThrowingContinuation { continuation in
@@ -133,7 +159,8 @@ private struct SpawnedChild: Sendable {
     var stdinWrite: Int32
     var stdoutRead: Int32
     var stderrRead: Int32
-    /// Readable once the child has exited (`pidfd_open`), close-on-exec.
+    /// Readable once the child has exited (`pidfd_open`), close-on-exec; -1 where the kernel or
+    /// a seccomp filter refuses pidfds (then a thread waits for the exit instead).
     var exitFD: Int32
 }
 
@@ -220,33 +247,55 @@ private final class ChildControl: Sendable {
         }
     }
 
-    /// Reaps `pid`, which has exited (its pidfd was readable), so `waitpid` does not block.
-    func reapExited(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
+    /// Reaps `pid` if it can be reaped now (`WNOHANG`); `nil` if not yet, e.g. while a tracer
+    /// attached to the exited child still holds it. Never blocks: the reactor's thread serves
+    /// every other child meanwhile.
+    func tryReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool)? {
         state.withLock { state in
-            let termination = Self.reap(pid, &state)
-            return (termination, state.signalsSent)
+            var status: Int32 = 0
+            var reaped: pid_t
+            repeat {
+                reaped = waitpid(pid, &status, WNOHANG)
+            } while reaped == -1 && errno == EINTR
+            guard reaped != 0 else { return nil }
+            return (Self.markReaped(reaped == pid ? Self.decode(status) : .exited(-1), &state), state.signalsSent)
         }
     }
 
-    /// Ends a child that cannot be watched (see ``ChildReactor``): SIGKILL to its group, then a
-    /// wait for it, which is short because SIGKILL cannot be caught.
-    func killAndReap(_ pid: pid_t) {
-        state.withLock { state in
-            Self.signalGroup(pid, SIGKILL)
-            _ = Self.reap(pid, &state)
+    /// Blocks until `pid` has exited, without reaping it. Must run on a thread of its own.
+    static func waitForExit(_ pid: pid_t) {
+        // WNOWAIT leaves the zombie, so the pid stays reserved for ``cancel``'s signals.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
+    }
+
+    /// Blocks until `pid` exits, then reaps it. Must run on a thread of its own.
+    func waitAndReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
+        Self.waitForExit(pid)
+        return state.withLock { state in
+            var status: Int32 = 0
+            var reaped: pid_t
+            repeat {
+                reaped = waitpid(pid, &status, 0)
+            } while reaped == -1 && errno == EINTR
+            return (Self.markReaped(reaped == pid ? Self.decode(status) : .exited(-1), &state), state.signalsSent)
         }
     }
 
-    private static func reap(_ pid: pid_t, _ state: inout State) -> ProcessTermination {
-        var status: Int32 = 0
-        var reaped: pid_t
-        repeat {
-            reaped = waitpid(pid, &status, 0)
-        } while reaped == -1 && errno == EINTR
+    /// SIGKILL to the child's group, for a child that cannot be watched; it must still be reaped.
+    func killGroup(_ pid: pid_t) {
+        state.withLock { state in
+            if case .running = state.phase {
+                Self.signalGroup(pid, SIGKILL)
+            }
+        }
+    }
+
+    private static func markReaped(_ termination: ProcessTermination, _ state: inout State) -> ProcessTermination {
         state.phase = .reaped
         state.escalation?.cancel()
         state.escalation = nil
-        return reaped == pid ? decode(status) : .exited(-1)
+        return termination
     }
 
     private static func signalGroup(_ pid: pid_t, _ signal: Int32) {
@@ -267,14 +316,16 @@ private final class ChildControl: Sendable {
 
 // MARK: - I/O
 
-/// One child as the reactor sees it: its pipes and pidfd (-1 once closed), what is left to feed it,
-/// what it has printed, and whom to answer when it is done.
+/// One child as the reactor sees it: its pipes and pidfd (-1 once closed, or never opened), what
+/// is left to feed it, what it has printed, and whom to answer when it is done.
 private struct ChildIO: Sendable {
     var executable: String
     var pid: pid_t
     var control: ChildControl
     /// Indexed by ``Slot``.
     var fds: [Int32]
+    /// Whether the child has exited (known from its pidfd, or from a thread waiting for it).
+    var exited = false
     var input: [UInt8]
     var written = 0
     var limits: CaptureLimits
@@ -301,54 +352,72 @@ private struct ChildIO: Sendable {
 
     /// The process has exited and both of its output streams have reached end-of-file (so a
     /// background grandchild that keeps them open delays the end), and stdin is fed or refused.
-    var isFinished: Bool { fds.allSatisfy { $0 < 0 } }
+    var isFinished: Bool { exited && fds.allSatisfy { $0 < 0 } }
 }
 
 /// The one thread that feeds and drains the pipes of every child process and notices each exit,
 /// through an epoll set (level-triggered) holding the three pipes and a pidfd per child.
 ///
-/// It replaced a thread per child, whose creation, start and wake-ups were a fifth of the daemon's
-/// CPU per command task (docs/PERFORMANCE.md), and which made a hundred running commands a hundred
-/// threads. The children's state is owned by the thread alone: ``watch(_:)`` hands a child over
-/// through a locked inbox and wakes the thread with an eventfd, and the thread registers its
-/// descriptors itself, so no event can arrive for a child it does not hold yet.
+/// It replaced a thread per child, which made a hundred running commands a hundred threads. The
+/// children's state is owned by the thread alone: ``watch(_:)`` hands a child over through a
+/// locked inbox and wakes the thread with an eventfd, and the thread registers the child's
+/// descriptors itself, so no event can arrive for a child it does not hold yet. Nothing on the
+/// thread blocks: what might (reaping a child a tracer still holds, waiting for the exit of a
+/// child without a pidfd) goes to a short-lived thread of its own.
 private final class ChildReactor: Sendable {
-    /// Made on first use and kept for the life of the process; an error (e.g. out of
-    /// descriptors) is returned to every ``ProcessRunner/run`` as a launch failure.
-    static let shared = Result<ChildReactor, SystemError> { () throws(SystemError) in try ChildReactor() }
+    private enum Message {
+        case adopt(ChildIO)
+        /// A waiting thread saw the exit of the child with this token (one without a pidfd).
+        case exited(UInt64)
+    }
 
+    /// Made on first use and kept for the life of the process. A failure to make it (e.g. out
+    /// of descriptors) fails that run, and the next run tries again.
+    static func shared() throws(SystemError) -> ChildReactor {
+        try instance.withLock { (reactor: inout ChildReactor?) throws(SystemError) -> ChildReactor in
+            if let reactor { return reactor }
+            let made = try ChildReactor()
+            reactor = made
+            return made
+        }
+    }
+
+    private static let instance = Mutex<ChildReactor?>(nil)
     private static let wakeToken: UInt64 = 0
     private let epollFD: Int32
     private let wakeFD: Int32
-    /// Children handed over and not yet taken by the thread.
-    private let inbox = Mutex<[ChildIO]>([])
+    /// Messages for the thread, not yet taken.
+    private let inbox = Mutex<[Message]>([])
 
     private init() throws(SystemError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw SystemError(code: errno) }
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard wakeFD >= 0 else {
-            let code = errno
-            close(epollFD)
-            throw SystemError(code: code)
-        }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.u64 = Self.wakeToken
-        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
-            let code = errno
-            close(wakeFD)
+        let code: Int32
+        if wakeFD < 0 {
+            code = errno
+        } else if epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) != 0 {
+            code = errno
+        } else {
+            code = startThread(name: "board-child-io") { [self] in run() }
+        }
+        guard code == 0 else {
+            if wakeFD >= 0 { close(wakeFD) }
             close(epollFD)
             throw SystemError(code: code)
         }
-        let thread = Thread { [self] in run() }
-        thread.name = "ProcessRunner I/O"
-        thread.start()
     }
 
     /// Hands `child` to the reactor's thread, which answers its continuation when it is done.
     func watch(_ child: ChildIO) {
-        inbox.withLock { $0.append(child) }
+        post(.adopt(child))
+    }
+
+    private func post(_ message: Message) {
+        inbox.withLock { $0.append(message) }
         var one: UInt64 = 1
         // Cannot fail short of a bug: the counter would have to reach 2^64 - 1 first.
         _ = write(wakeFD, &one, MemoryLayout<UInt64>.size)
@@ -381,22 +450,25 @@ private final class ChildReactor: Sendable {
                 if token == Self.wakeToken {
                     var counter: UInt64 = 0
                     _ = read(wakeFD, &counter, MemoryLayout<UInt64>.size)
-                    for child in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
-                        adopt(child, token: nextToken, into: &children)
-                        nextToken += 1
+                    for message in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
+                        switch message {
+                        case .adopt(let child):
+                            adopt(child, token: nextToken, into: &children)
+                            nextToken += 1
+                        case .exited(let token):
+                            guard var child = children.removeValue(forKey: token) else { continue }
+                            child.exited = true
+                            settle(child, token: token, in: &children)
+                        }
                     }
                     continue
                 }
-                // Taken out and put back so its buffers are mutated in place, not copied. A child
-                // finished earlier in this batch may still have events in it: skipped.
-                guard var child = children.removeValue(forKey: token),
-                      let slot = ChildIO.Slot(rawValue: Int(event.data.u64 & 3)) else { continue }
+                // A child finished earlier in this batch may still have events in it: skipped.
+                guard let slot = ChildIO.Slot(rawValue: Int(event.data.u64 & 3)),
+                      var child = children.removeValue(forKey: token) else { continue }
+                // Taken out and put back, so its buffers are mutated in place, not copied.
                 service(&child, slot, buffer)
-                if child.isFinished {
-                    finish(child)
-                } else {
-                    children[token] = child
-                }
+                settle(child, token: token, in: &children)
             }
         }
     }
@@ -414,14 +486,70 @@ private final class ChildReactor: Sendable {
             if epoll_ctl(epollFD, EPOLL_CTL_ADD, child.fds[slot.rawValue], &event) != 0 {
                 // Out of kernel memory or over fs.epoll.max_user_watches: the child cannot be
                 // watched, so it is not left running unobserved either.
-                let code = errno
-                for fd in child.fds where fd >= 0 { close(fd) }
-                child.control.killAndReap(child.pid)
-                child.continuation.resume(throwing: launchError(child.executable, code))
+                abandon(child, code: errno)
+                return
+            }
+        }
+        if child.fds[ChildIO.Slot.exit.rawValue] < 0 {
+            let code = startThread(name: "board-child-wait") { [self, pid = child.pid] in
+                ChildControl.waitForExit(pid)
+                post(.exited(token))
+            }
+            if code != 0 {
+                abandon(child, code: code)
                 return
             }
         }
         children[token] = child
+    }
+
+    /// Ends a child that cannot be watched: kills its group, and answers its run with a launch
+    /// failure (or the cancellation, if that came first) once it is reaped.
+    private func abandon(_ child: ChildIO, code: Int32) {
+        var child = child
+        for slot in ChildIO.Slot.allCases where child.fds[slot.rawValue] >= 0 {
+            closeSlot(&child, slot)
+        }
+        child.control.killGroup(child.pid)
+        let error = launchError(child.executable, code)
+        reapElsewhere(child) { [continuation = child.continuation] result in
+            continuation.resume(throwing: result.wasCancelled ? CancellationError() : error)
+        }
+    }
+
+    private func settle(_ child: ChildIO, token: UInt64, in children: inout [UInt64: ChildIO]) {
+        guard child.isFinished else {
+            children[token] = child
+            return
+        }
+        var captured = child.captured
+        // appendTail lets the buffer run ahead of the limit; cut it to exactly the promised tail.
+        let excess = captured.stderrTail.count - child.limits.stderrTail
+        if excess > 0 {
+            captured.stderrTail.removeFirst(excess)
+        }
+        let answer = { @Sendable [captured, continuation = child.continuation] (result: (ProcessTermination, wasCancelled: Bool)) in
+            continuation.resume(returning: FinishedChild(
+                captured: captured, termination: result.0, wasCancelled: result.wasCancelled
+            ))
+        }
+        if let result = child.control.tryReap(child.pid) {
+            answer(result)
+        } else {
+            reapElsewhere(child, then: answer)
+        }
+    }
+
+    /// Reaps on a thread of its own, for the rare child that cannot be reaped at once.
+    private func reapElsewhere(
+        _ child: ChildIO, then answer: @escaping @Sendable ((ProcessTermination, wasCancelled: Bool)) -> Void
+    ) {
+        let body = { @Sendable [control = child.control, pid = child.pid] in answer(control.waitAndReap(pid)) }
+        if startThread(name: "board-child-wait", body) != 0 {
+            // No thread to be had: wait here. The child has exited (or been sent SIGKILL), so
+            // only a tracer still holding it can make this wait long.
+            body()
+        }
     }
 
     private func service(_ child: inout ChildIO, _ slot: ChildIO.Slot, _ buffer: UnsafeMutableRawBufferPointer) {
@@ -429,8 +557,9 @@ private final class ChildReactor: Sendable {
         guard fd >= 0 else { return }
         switch slot {
         case .exit:
-            // The zombie stays until `finish` reaps it, so the pid cannot be reused meanwhile.
+            // The zombie stays until `settle` reaps it, so the pid cannot be reused meanwhile.
             closeSlot(&child, slot)
+            child.exited = true
         case .stdin:
             while child.written < child.input.count {
                 let result = child.input.withUnsafeBytes { bytes in
@@ -474,20 +603,35 @@ private final class ChildReactor: Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         close(fd)
         child.fds[slot.rawValue] = -1
+        if slot == .stdin { child.input = [] }
     }
+}
 
-    private func finish(_ child: ChildIO) {
-        var captured = child.captured
-        // appendTail lets the buffer run ahead of the limit; cut it to exactly the promised tail.
-        let excess = captured.stderrTail.count - child.limits.stderrTail
-        if excess > 0 {
-            captured.stderrTail.removeFirst(excess)
+/// Runs `body` on a new detached thread named `name` (at most 15 bytes); returns 0, or the error
+/// of `pthread_create` (Foundation's `Thread` would not report one, and the run would never end).
+private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
+    final class Start: Sendable {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
         }
-        let (termination, wasCancelled) = child.control.reapExited(child.pid)
-        child.continuation.resume(returning: FinishedChild(
-            captured: captured, termination: termination, wasCancelled: wasCancelled
-        ))
     }
+    let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { argument in
+        let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
+        _ = board_name_this_thread(start.name)
+        start.body()
+        return nil
+    }, start)
+    guard result == 0 else {
+        Unmanaged<Start>.fromOpaque(start).release()
+        return result
+    }
+    pthread_detach(thread)
+    return 0
 }
 
 /// Keeps reading past the limit (discarding) so the child never blocks on a full stdout pipe.
@@ -587,7 +731,8 @@ private func spawn(
     executable: String,
     arguments: [String],
     environment: [String: String]?,
-    workingDirectory: String?
+    workingDirectory: String?,
+    exitWatch: ProcessRunner.ExitWatch
 ) throws -> SpawnedChild {
     var opened: [Int32] = []
     func closeOpened() { for fd in opened { close(fd) } }
@@ -685,21 +830,9 @@ private func spawn(
         throw launchError(executable, result)
     }
 
-    let exitFD = board_pidfd_open(pid)
-    guard exitFD >= 0 else {
-        // Without it the child's exit cannot be watched (e.g. out of descriptors, or Linux before
-        // 5.3): it is ended at once rather than left running unobserved.
-        let code = errno
-        close(stdinPipe.write)
-        close(stdoutPipe.read)
-        close(stderrPipe.read)
-        if kill(-pid, SIGKILL) == -1 { _ = kill(pid, SIGKILL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        throw ProcessRunnerError.launchFailed(
-            executable: executable, reason: "pidfd_open: \(String(cString: strerror(code)))"
-        )
-    }
+    // Without a pidfd (ENOSYS before Linux 5.3, EPERM under some seccomp filters, EMFILE) the
+    // reactor has a thread wait for this child's exit instead; the child runs either way.
+    let exitFD = exitWatch == .pidfd ? board_pidfd_open(pid) : -1
 
     setNonBlocking(stdinPipe.write)
     setNonBlocking(stdoutPipe.read)
