@@ -48,6 +48,15 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 
 /// Runs external executables directly (never through a shell) with bounded output capture.
 public enum ProcessRunner {
+    /// How a child's exit is noticed: a pidfd in the reactor's epoll set, or a thread waiting
+    /// for it, which is what a child gets when the kernel refuses it a pidfd.
+    enum ExitWatch: Sendable {
+        case pidfd, thread
+    }
+
+    /// Tests of the waiting-thread path ask for it here; it is `.pidfd` otherwise.
+    @TaskLocal static var exitWatch = ExitWatch.pidfd
+
     /// Runs `executable` to completion and returns its exit status and output.
     ///
     /// The child gets its own process group, pipes for its standard streams, and no other
@@ -86,30 +95,6 @@ public enum ProcessRunner {
         stderrTailBytes: Int = 4096,
         terminationGrace: Duration = .seconds(2)
     ) async throws -> ProcessOutput {
-        try await run(
-            executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
-            stdin: stdin, stdoutLimit: stdoutLimit, stderrTailBytes: stderrTailBytes, terminationGrace: terminationGrace,
-            exitWatch: .pidfd)
-    }
-
-    /// How a child's exit is noticed: a pidfd in the reactor's epoll set, or a thread waiting
-    /// for it, which is what a child gets when the kernel refuses it a pidfd (and what tests of
-    /// that path ask for).
-    enum ExitWatch: Sendable {
-        case pidfd, thread
-    }
-
-    static func run(
-        executable: String,
-        arguments: [String],
-        environment: [String: String]? = nil,
-        workingDirectory: String? = nil,
-        stdin: [UInt8],
-        stdoutLimit: Int = 8 << 20,
-        stderrTailBytes: Int = 4096,
-        terminationGrace: Duration = .seconds(2),
-        exitWatch: ExitWatch
-    ) async throws -> ProcessOutput {
         let reactor: ChildReactor
         do {
             reactor = try ChildReactor.shared()
@@ -127,7 +112,7 @@ public enum ProcessRunner {
                     arguments: arguments,
                     environment: environment,
                     workingDirectory: workingDirectory,
-                    exitWatch: exitWatch
+                    exitWatch: Self.exitWatch
                 )
             }
             let finished = try await withCheckedThrowingContinuation { continuation in

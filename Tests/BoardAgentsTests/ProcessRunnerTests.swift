@@ -15,7 +15,9 @@ struct ProcessRunnerTests {
         // Larger than a pipe buffer in both directions, so it only passes if stdin is written while
         // stdout is drained.
         let input = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let output = try await ProcessRunner.run(executable: "/bin/cat", arguments: [], stdin: input, exitWatch: exitWatch)
+        let output = try await ProcessRunner.$exitWatch.withValue(exitWatch) {
+            try await ProcessRunner.run(executable: "/bin/cat", arguments: [], stdin: input)
+        }
         #expect(output.termination == .exited(0))
         #expect(output.stdout == input)
         #expect(!output.stdoutTruncated)
@@ -27,13 +29,16 @@ struct ProcessRunnerTests {
     }
 
     @Test(arguments: exitWatches) func reportsExitCode(_ exitWatch: ProcessRunner.ExitWatch) async throws {
-        let output = try await ProcessRunner.run(executable: "/bin/sh", arguments: ["-c", "exit 3"], stdin: [], exitWatch: exitWatch)
+        let output = try await ProcessRunner.$exitWatch.withValue(exitWatch) {
+            try await ProcessRunner.run(executable: "/bin/sh", arguments: ["-c", "exit 3"], stdin: [])
+        }
         #expect(output.termination == .exited(3))
     }
 
     @Test(arguments: exitWatches) func reportsTerminatingSignal(_ exitWatch: ProcessRunner.ExitWatch) async throws {
-        let output = try await ProcessRunner.run(
-            executable: "/bin/sh", arguments: ["-c", "kill -KILL $$"], stdin: [], exitWatch: exitWatch)
+        let output = try await ProcessRunner.$exitWatch.withValue(exitWatch) {
+            try await ProcessRunner.run(executable: "/bin/sh", arguments: ["-c", "kill -KILL $$"], stdin: [])
+        }
         #expect(output.termination == .signaled(SIGKILL))
     }
 
@@ -89,9 +94,9 @@ struct ProcessRunnerTests {
 
     @Test(arguments: exitWatches) func survivesChildThatIgnoresStdin(_ exitWatch: ProcessRunner.ExitWatch) async throws {
         // The child exits without reading; writing the rest must end in EPIPE, not a daemon-killing SIGPIPE.
-        let output = try await ProcessRunner.run(
-            executable: "/bin/true", arguments: [], stdin: [UInt8](repeating: 7, count: 4 << 20), exitWatch: exitWatch
-        )
+        let output = try await ProcessRunner.$exitWatch.withValue(exitWatch) {
+            try await ProcessRunner.run(executable: "/bin/true", arguments: [], stdin: [UInt8](repeating: 7, count: 4 << 20))
+        }
         #expect(output.termination == .exited(0))
     }
 
@@ -109,7 +114,7 @@ struct ProcessRunnerTests {
     @Test(arguments: exitWatches) func cancellationTerminatesTheChild(_ exitWatch: ProcessRunner.ExitWatch) async throws {
         let pid = try await cancelRunningScript(
             "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 300",
-            grace: .seconds(2), exitWatch: exitWatch
+            grace: .seconds(2)
         )
         expectGone(pid)
     }
@@ -128,7 +133,7 @@ struct ProcessRunnerTests {
         // group-wide SIGKILL.
         let pid = try await cancelRunningScript(
             "(trap '' TERM; while :; do sleep 1; done) & echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; wait",
-            grace: .milliseconds(300), exitWatch: exitWatch
+            grace: .milliseconds(300)
         )
         expectGone(pid)
     }
@@ -258,9 +263,11 @@ private func cancelRunningScript(
         unlink(pidFile + ".tmp")
     }
     let task = Task {
-        try await ProcessRunner.run(
-            executable: "/bin/sh", arguments: ["-c", script, pidFile], stdin: [], terminationGrace: grace, exitWatch: exitWatch
-        )
+        try await ProcessRunner.$exitWatch.withValue(exitWatch) {
+            try await ProcessRunner.run(
+                executable: "/bin/sh", arguments: ["-c", script, pidFile], stdin: [], terminationGrace: grace
+            )
+        }
     }
     let pid = await readPid(from: pidFile)
     task.cancel()
