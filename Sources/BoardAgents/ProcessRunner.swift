@@ -48,13 +48,14 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 
 /// Runs external executables directly (never through a shell) with bounded output capture.
 public enum ProcessRunner {
-    /// How a child's exit is noticed: a pidfd in the reactor's epoll set, or a thread waiting
-    /// for it, which is what a child gets when the kernel refuses it a pidfd.
+    /// How a child's exit is noticed: a pidfd in the reactor's epoll set, or by polling
+    /// (`waitid` with `WNOHANG` every 10 ms), which is what a child gets when the kernel refuses
+    /// it a pidfd.
     enum ExitWatch: Sendable {
-        case pidfd, thread
+        case pidfd, poll
     }
 
-    /// Tests of the waiting-thread path ask for it here; it is `.pidfd` otherwise.
+    /// Tests of the polling path ask for it here; it is `.pidfd` otherwise.
     @TaskLocal static var exitWatch = ExitWatch.pidfd
 
     /// Runs `executable` to completion and returns its exit status and output.
@@ -145,7 +146,7 @@ private struct SpawnedChild: Sendable {
     var stdoutRead: Int32
     var stderrRead: Int32
     /// Readable once the child has exited (`pidfd_open`), close-on-exec; -1 where the kernel or
-    /// a seccomp filter refuses pidfds (then a thread waits for the exit instead).
+    /// a seccomp filter refuses pidfds (then the reactor polls for the exit instead).
     var exitFD: Int32
 }
 
@@ -233,8 +234,8 @@ private final class ChildControl: Sendable {
     }
 
     /// Reaps `pid` if it can be reaped now (`WNOHANG`); `nil` if not yet, e.g. while a tracer
-    /// attached to the exited child still holds it. Never blocks: the reactor's thread serves
-    /// every other child meanwhile.
+    /// attached to the exited child still holds it, or a killed child is still dying. Never
+    /// blocks: the reactor's thread serves every other child meanwhile.
     func tryReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool)? {
         state.withLock { state in
             var status: Int32 = 0
@@ -247,24 +248,16 @@ private final class ChildControl: Sendable {
         }
     }
 
-    /// Blocks until `pid` has exited, without reaping it. Must run on a thread of its own.
-    static func waitForExit(_ pid: pid_t) {
-        // WNOWAIT leaves the zombie, so the pid stays reserved for ``cancel``'s signals.
+    /// Whether `pid` has exited (or is no longer our child), without reaping it: the zombie
+    /// keeps the pid reserved for ``cancel``'s signals until ``tryReap``.
+    static func hasExited(_ pid: pid_t) -> Bool {
         var info = siginfo_t()
-        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
-    }
-
-    /// Blocks until `pid` exits, then reaps it. Must run on a thread of its own.
-    func waitAndReap(_ pid: pid_t) -> (ProcessTermination, wasCancelled: Bool) {
-        Self.waitForExit(pid)
-        return state.withLock { state in
-            var status: Int32 = 0
-            var reaped: pid_t
-            repeat {
-                reaped = waitpid(pid, &status, 0)
-            } while reaped == -1 && errno == EINTR
-            return (Self.markReaped(reaped == pid ? Self.decode(status) : .exited(-1), &state), state.signalsSent)
-        }
+        var result: Int32
+        repeat {
+            result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+        } while result == -1 && errno == EINTR
+        // With WNOHANG and no exited child, waitid returns 0 and leaves si_signo 0.
+        return result == -1 || info.si_signo == SIGCHLD
     }
 
     /// SIGKILL to the child's group, for a child that cannot be watched; it must still be reaped.
@@ -309,7 +302,7 @@ private struct ChildIO: Sendable {
     var control: ChildControl
     /// Indexed by ``Slot``.
     var fds: [Int32]
-    /// Whether the child has exited (known from its pidfd, or from a thread waiting for it).
+    /// Whether the child has exited (known from its pidfd, or by polling where it has none).
     var exited = false
     var input: [UInt8]
     var written = 0
@@ -347,15 +340,10 @@ private struct ChildIO: Sendable {
 /// children's state is owned by the thread alone: ``watch(_:)`` hands a child over through a
 /// locked inbox and wakes the thread with an eventfd, and the thread registers the child's
 /// descriptors itself, so no event can arrive for a child it does not hold yet. Nothing on the
-/// thread blocks: what might (reaping a child a tracer still holds, waiting for the exit of a
-/// child without a pidfd) goes to a short-lived thread of its own.
+/// thread blocks: what might (reaping a child a tracer still holds after its exit, a killed
+/// child still dying, the exit of a child without a pidfd) is looked at again every 10 ms
+/// while there is any, with `WNOHANG`.
 private final class ChildReactor: Sendable {
-    private enum Message {
-        case adopt(ChildIO)
-        /// A waiting thread saw the exit of the child with this token (one without a pidfd).
-        case exited(UInt64)
-    }
-
     /// Made on first use and kept for the life of the process. A failure to make it (e.g. out
     /// of descriptors) fails that run, and the next run tries again.
     static func shared() throws(SystemError) -> ChildReactor {
@@ -371,8 +359,8 @@ private final class ChildReactor: Sendable {
     private static let wakeToken: UInt64 = 0
     private let epollFD: Int32
     private let wakeFD: Int32
-    /// Messages for the thread, not yet taken.
-    private let inbox = Mutex<[Message]>([])
+    /// Children handed over and not yet taken by the thread.
+    private let inbox = Mutex<[ChildIO]>([])
 
     private init() throws(SystemError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -398,14 +386,23 @@ private final class ChildReactor: Sendable {
 
     /// Hands `child` to the reactor's thread, which answers its continuation when it is done.
     func watch(_ child: ChildIO) {
-        post(.adopt(child))
-    }
-
-    private func post(_ message: Message) {
-        inbox.withLock { $0.append(message) }
+        inbox.withLock { $0.append(child) }
         var one: UInt64 = 1
         // Cannot fail short of a bug: the counter would have to reach 2^64 - 1 first.
         _ = write(wakeFD, &one, MemoryLayout<UInt64>.size)
+    }
+
+    /// What only the reactor's thread touches.
+    private struct Children {
+        var watched: [UInt64: ChildIO] = [:]
+        var nextToken: UInt64 = 1
+        /// Children without a pidfd whose exit has not been seen yet.
+        var polled: Set<UInt64> = []
+        /// Exited children that could not be reaped yet, and whom to answer once they are.
+        var unreaped: [(control: ChildControl, pid: pid_t, answer: @Sendable ((ProcessTermination, wasCancelled: Bool)) -> Void)] = []
+
+        /// Milliseconds until the next look at the polled and unreaped children; -1: none.
+        var pollTimeout: Int32 { polled.isEmpty && unreaped.isEmpty ? -1 : 10 }
     }
 
     private func run() {
@@ -418,12 +415,12 @@ private final class ChildReactor: Sendable {
         pthread_sigmask(SIG_BLOCK, &sigpipe, nil)
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
-        var children: [UInt64: ChildIO] = [:]
-        var nextToken: UInt64 = 1
+        var children = Children()
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while true {
+            let timeout = children.pollTimeout
             let count = events.withUnsafeMutableBufferPointer {
-                epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1)
+                epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout)
             }
             if count < 0 {
                 // Only EINTR is possible with a valid epoll descriptor and buffer.
@@ -435,31 +432,43 @@ private final class ChildReactor: Sendable {
                 if token == Self.wakeToken {
                     var counter: UInt64 = 0
                     _ = read(wakeFD, &counter, MemoryLayout<UInt64>.size)
-                    for message in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
-                        switch message {
-                        case .adopt(let child):
-                            adopt(child, token: nextToken, into: &children)
-                            nextToken += 1
-                        case .exited(let token):
-                            guard var child = children.removeValue(forKey: token) else { continue }
-                            child.exited = true
-                            settle(child, token: token, in: &children)
-                        }
+                    for child in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
+                        adopt(child, into: &children)
                     }
                     continue
                 }
                 // A child finished earlier in this batch may still have events in it: skipped.
                 guard let slot = ChildIO.Slot(rawValue: Int(event.data.u64 & 3)),
-                      var child = children.removeValue(forKey: token) else { continue }
+                      var child = children.watched.removeValue(forKey: token) else { continue }
                 // Taken out and put back, so its buffers are mutated in place, not copied.
                 service(&child, slot, buffer)
                 settle(child, token: token, in: &children)
             }
+            if timeout >= 0 {
+                pollExitsAndReaps(&children)
+            }
         }
     }
 
-    private func adopt(_ child: ChildIO, token: UInt64, into children: inout [UInt64: ChildIO]) {
+    private func pollExitsAndReaps(_ children: inout Children) {
+        for token in children.polled {
+            guard let child = children.watched[token], ChildControl.hasExited(child.pid) else { continue }
+            children.polled.remove(token)
+            var exited = children.watched.removeValue(forKey: token)!
+            exited.exited = true
+            settle(exited, token: token, in: &children)
+        }
+        children.unreaped.removeAll { entry in
+            guard let result = entry.control.tryReap(entry.pid) else { return false }
+            entry.answer(result)
+            return true
+        }
+    }
+
+    private func adopt(_ child: ChildIO, into children: inout Children) {
         var child = child
+        let token = children.nextToken
+        children.nextToken += 1
         if child.input.isEmpty {
             close(child.fds[ChildIO.Slot.stdin.rawValue])
             child.fds[ChildIO.Slot.stdin.rawValue] = -1
@@ -471,40 +480,33 @@ private final class ChildReactor: Sendable {
             if epoll_ctl(epollFD, EPOLL_CTL_ADD, child.fds[slot.rawValue], &event) != 0 {
                 // Out of kernel memory or over fs.epoll.max_user_watches: the child cannot be
                 // watched, so it is not left running unobserved either.
-                abandon(child, code: errno)
+                abandon(child, code: errno, in: &children)
                 return
             }
         }
         if child.fds[ChildIO.Slot.exit.rawValue] < 0 {
-            let code = startThread(name: "board-child-wait") { [self, pid = child.pid] in
-                ChildControl.waitForExit(pid)
-                post(.exited(token))
-            }
-            if code != 0 {
-                abandon(child, code: code)
-                return
-            }
+            children.polled.insert(token)
         }
-        children[token] = child
+        children.watched[token] = child
     }
 
     /// Ends a child that cannot be watched: kills its group, and answers its run with a launch
     /// failure (or the cancellation, if that came first) once it is reaped.
-    private func abandon(_ child: ChildIO, code: Int32) {
+    private func abandon(_ child: ChildIO, code: Int32, in children: inout Children) {
         var child = child
         for slot in ChildIO.Slot.allCases where child.fds[slot.rawValue] >= 0 {
             closeSlot(&child, slot)
         }
         child.control.killGroup(child.pid)
         let error = launchError(child.executable, code)
-        reapElsewhere(child) { [continuation = child.continuation] result in
+        reap(child, in: &children) { [continuation = child.continuation] result in
             continuation.resume(throwing: result.wasCancelled ? CancellationError() : error)
         }
     }
 
-    private func settle(_ child: ChildIO, token: UInt64, in children: inout [UInt64: ChildIO]) {
+    private func settle(_ child: ChildIO, token: UInt64, in children: inout Children) {
         guard child.isFinished else {
-            children[token] = child
+            children.watched[token] = child
             return
         }
         var captured = child.captured
@@ -513,27 +515,22 @@ private final class ChildReactor: Sendable {
         if excess > 0 {
             captured.stderrTail.removeFirst(excess)
         }
-        let answer = { @Sendable [captured, continuation = child.continuation] (result: (ProcessTermination, wasCancelled: Bool)) in
+        reap(child, in: &children) { [captured, continuation = child.continuation] result in
             continuation.resume(returning: FinishedChild(
                 captured: captured, termination: result.0, wasCancelled: result.wasCancelled
             ))
         }
+    }
+
+    /// Reaps `child` now if it can be, else at the next polls (the reactor never waits for one).
+    private func reap(
+        _ child: ChildIO, in children: inout Children,
+        then answer: @escaping @Sendable ((ProcessTermination, wasCancelled: Bool)) -> Void
+    ) {
         if let result = child.control.tryReap(child.pid) {
             answer(result)
         } else {
-            reapElsewhere(child, then: answer)
-        }
-    }
-
-    /// Reaps on a thread of its own, for the rare child that cannot be reaped at once.
-    private func reapElsewhere(
-        _ child: ChildIO, then answer: @escaping @Sendable ((ProcessTermination, wasCancelled: Bool)) -> Void
-    ) {
-        let body = { @Sendable [control = child.control, pid = child.pid] in answer(control.waitAndReap(pid)) }
-        if startThread(name: "board-child-wait", body) != 0 {
-            // No thread to be had: wait here. The child has exited (or been sent SIGKILL), so
-            // only a tracer still holding it can make this wait long.
-            body()
+            children.unreaped.append((child.control, child.pid, answer))
         }
     }
 
@@ -593,7 +590,7 @@ private final class ChildReactor: Sendable {
 }
 
 /// Runs `body` on a new detached thread named `name` (at most 15 bytes); returns 0, or the error
-/// of `pthread_create` (Foundation's `Thread` would not report one, and the run would never end).
+/// of `pthread_create` (Foundation's `Thread` would not report one, and every run would hang).
 private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
     final class Start: Sendable {
         let name: String

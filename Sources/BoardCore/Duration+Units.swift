@@ -1,5 +1,5 @@
 extension Duration {
-    /// Whole microseconds (truncated), for sd_notify's `*_USEC` fields and log figures.
+    /// Whole microseconds (truncated), e.g. for sd_notify's `*_USEC` fields and log figures.
     public var wholeMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
 
     /// Whole milliseconds (truncated), for timeouts counted in milliseconds.

@@ -268,6 +268,8 @@ public struct EventsResult: Sendable, Equatable, Codable {
     public var events: [BoardEvent]
     /// The `before` of the next (older) page; `nil` when there is none.
     public var nextBefore: EventID?
+    /// Whether the reply had `next_before` at all: a boardd from before it omits the member.
+    public var reportsNextBefore = true
 
     public init(events: [BoardEvent], nextBefore: EventID?) {
         self.events = events
@@ -280,6 +282,13 @@ public struct EventsResult: Sendable, Equatable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         events = try container.decode([BoardEvent].self, forKey: .events)
         nextBefore = try container.decodeIfPresent(EventID.self, forKey: .nextBefore)
+        reportsNextBefore = container.contains(.nextBefore)
+    }
+
+    /// Where the page after this one starts, for a request of `limit` events: `next_before`, or
+    /// from a boardd that does not send it, the old rule (a page shorter than `limit` is the last).
+    public func nextPage(limit: Int) -> EventID? {
+        reportsNextBefore ? nextBefore : (events.count == limit ? events.last?.eventID : nil)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -610,7 +610,7 @@ public final class SQLiteStateStore: StateStore {
                 if !events.isEmpty, payloadBytes > Self.eventPagePayloadBudget {
                     return EventPage(events: events, nextBefore: events.last?.eventID)
                 }
-                events.append(try Self.event(from: row))
+                events.append(try Self.event(from: row, payloadText: payload))
             }
             return EventPage(events: events, nextBefore: nil)
         }
@@ -1001,12 +1001,12 @@ public final class SQLiteStateStore: StateStore {
         return task
     }
 
-    private static func event(from row: Row) throws -> BoardEvent {
+    /// `payloadText` is the row's payload, which the caller has read already (to measure it).
+    private static func event(from row: Row, payloadText: String) throws -> BoardEvent {
         let id: String = row["event_id"]
         let planText: String = row["plan_id"]
         let taskText: String? = row["task_id"]
         let kindText: String = row["kind"]
-        let payloadText: String = row["payload"]
         guard let eventID = EventID(id), let planID = PlanID(planText) else { throw corrupt("event \(id)") }
         guard let kind = EventKind(rawValue: kindText) else { throw corrupt("event kind = \(kindText)") }
         let payload = (try? JSONValue.parse(payloadText)) ?? .string(payloadText)

@@ -93,7 +93,7 @@ struct Events: ParsableCommand {
                 let page = try decode(EventsResult.self, reply)
                 if case let .array(items)? = reply["events"] { raw += items }
                 events += page.events
-                cursor = page.nextBefore
+                cursor = page.nextPage(limit: pageSize)
             } while all && cursor != nil
             if options.json {
                 // As events.list replies: `next_before` is null once the trail's oldest event is in.

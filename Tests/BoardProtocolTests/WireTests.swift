@@ -109,6 +109,21 @@ struct WireTests {
         #expect(nullError.map { try? $0.outcome.get() } == .some(.int(5)), "a null error member is no error")
     }
 
+    @Test func eventPagesSayWhereTheNextStartsAndOldRepliesFallBackToTheirLength() throws {
+        let event = #"{"event_id":"evt_0000000000000002","plan_id":"plan_0000000000000001","task_id":null,"kind":"plan_closed","payload":{},"created_at":"2026-11-26T02:06:10.945Z"}"#
+        let decoder = JSONValueDecoder()
+        // This boardd: next_before decides, whatever the page's length.
+        let cut = try decoder.decode(EventsResult.self, fromJSON: #"{"events":[\#(event)],"next_before":"evt_0000000000000002"}"#)
+        #expect(cut.nextPage(limit: 100) == EventID("evt_0000000000000002"))
+        let last = try decoder.decode(EventsResult.self, fromJSON: #"{"events":[\#(event)],"next_before":null}"#)
+        #expect(last.nextPage(limit: 1) == nil)
+        // A boardd from before next_before: a full page may have more after it, a short one is the last.
+        let oldFull = try decoder.decode(EventsResult.self, fromJSON: #"{"events":[\#(event)]}"#)
+        #expect(!oldFull.reportsNextBefore)
+        #expect(oldFull.nextPage(limit: 1) == EventID("evt_0000000000000002"))
+        #expect(oldFull.nextPage(limit: 100) == nil)
+    }
+
     @Test func requestLinesAreWhatTheDaemonDecodes() throws {
         let params = PlanCreateParams(goal: "g\n\"x\"", context: "c", agents: ["CFO"], idempotencyKey: "k", maxAttempts: 3)
         let line = Wire.requestLine(id: 9, method: .planCreate, params: params.json)
