@@ -1,5 +1,4 @@
 import CLinuxProcess
-import Foundation
 import Glibc
 import Synchronization
 
@@ -452,11 +451,11 @@ private final class ChildReactor: Sendable {
 
     private func pollExitsAndReaps(_ children: inout Children) {
         for token in children.polled {
-            guard let child = children.watched[token], ChildControl.hasExited(child.pid) else { continue }
+            guard let pid = children.watched[token]?.pid, ChildControl.hasExited(pid),
+                  var child = children.watched.removeValue(forKey: token) else { continue }
             children.polled.remove(token)
-            var exited = children.watched.removeValue(forKey: token)!
-            exited.exited = true
-            settle(exited, token: token, in: &children)
+            child.exited = true
+            settle(child, token: token, in: &children)
         }
         children.unreaped.removeAll { entry in
             guard let result = entry.control.tryReap(entry.pid) else { return false }

@@ -209,35 +209,18 @@ public final class SQLiteStateStore: StateStore {
         }
         let pageSize = max(1, min(limit, 1000))
         return try await read { db in
-            let rows =
+            let (sql, arguments): (String, StatementArguments) =
                 if let status {
-                    try Row.fetchCursor(
-                        db.cachedStatement(sql: "SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
-                        arguments: [status.rawValue, before, pageSize + 1])
+                    ("SELECT * FROM plans WHERE status = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [status.rawValue, before, pageSize + 1])
                 } else {
-                    try Row.fetchCursor(
-                        db.cachedStatement(sql: "SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
-                        arguments: [before, pageSize + 1])
+                    ("SELECT * FROM plans WHERE seq < ? ORDER BY seq DESC LIMIT ?", [before, pageSize + 1])
                 }
-            var plans: [Plan] = []
-            var lastSeq: Int64 = 0
-            var textBytes = 0
-            var more = false
-            while let row = try rows.next() {
-                if plans.count == pageSize {
-                    more = true
-                    break
-                }
+            let page = try fetchPage(db, sql: sql, arguments: arguments, limit: pageSize, byteBudget: Self.planPageTextBudget) { row in
                 let plan = try Self.plan(from: row)
-                textBytes += plan.goal.utf8.count + (plan.context?.utf8.count ?? 0)
-                if !plans.isEmpty, textBytes > Self.planPageTextBudget {
-                    more = true
-                    break
-                }
-                plans.append(plan)
-                lastSeq = row["seq"]
+                let seq: Int64 = row["seq"]
+                return ((plan, seq), plan.goal.utf8.count + (plan.context?.utf8.count ?? 0))
             }
-            return PlanPage(plans: plans, nextCursor: more ? String(lastSeq) : nil)
+            return PlanPage(plans: page.items.map(\.0), nextCursor: page.more ? page.items.last.map { String($0.1) } : nil)
         }
     }
 
@@ -589,30 +572,18 @@ public final class SQLiteStateStore: StateStore {
                 }
                 bound = seq
             }
-            // One row past the page says whether another page follows.
-            let rows =
+            let (sql, arguments): (String, StatementArguments) =
                 if let task {
-                    try Row.fetchCursor(
-                        db.cachedStatement(
-                            sql: "SELECT * FROM events WHERE task_id = ? AND plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
-                        arguments: [task.rawValue, plan.rawValue, bound, count + 1])
+                    ("SELECT * FROM events WHERE task_id = ? AND plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                     [task.rawValue, plan.rawValue, bound, count + 1])
                 } else {
-                    try Row.fetchCursor(
-                        db.cachedStatement(sql: "SELECT * FROM events WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
-                        arguments: [plan.rawValue, bound, count + 1])
+                    ("SELECT * FROM events WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [plan.rawValue, bound, count + 1])
                 }
-            var events: [BoardEvent] = []
-            var payloadBytes = 0
-            while let row = try rows.next() {
-                if events.count == count { return EventPage(events: events, nextBefore: events.last?.eventID) }
+            let page = try fetchPage(db, sql: sql, arguments: arguments, limit: count, byteBudget: Self.eventPagePayloadBudget) { row in
                 let payload: String = row["payload"]
-                payloadBytes += payload.utf8.count
-                if !events.isEmpty, payloadBytes > Self.eventPagePayloadBudget {
-                    return EventPage(events: events, nextBefore: events.last?.eventID)
-                }
-                events.append(try Self.event(from: row, payloadText: payload))
+                return (try Self.event(from: row, payloadText: payload), payload.utf8.count)
             }
-            return EventPage(events: events, nextBefore: nil)
+            return EventPage(events: page.items, nextBefore: page.more ? page.items.last?.eventID : nil)
         }
     }
 
@@ -1034,6 +1005,27 @@ private func fetchRow(_ db: Database, sql: String, arguments: StatementArguments
 
 /// Decodes each row where the statement stands, without the copy of every column that
 /// `Row.fetchAll` and `fetchOne` make (a task row's description and result included).
+/// A page of at most `limit` items decoded from the rows of `sql`, which must ask for one row
+/// past the page (`LIMIT limit + 1`) so that `more` can tell whether another page follows. The
+/// page also ends, with `more`, once its items' sizes (as `decode` counts them) pass
+/// `byteBudget`, keeping one item at least: a reply must not grow with the size of the texts.
+private func fetchPage<Item>(
+    _ db: Database, sql: String, arguments: StatementArguments, limit: Int, byteBudget: Int,
+    _ decode: (Row) throws -> (item: Item, bytes: Int)
+) throws -> (items: [Item], more: Bool) {
+    let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+    var items: [Item] = []
+    var bytes = 0
+    while let row = try rows.next() {
+        if items.count == limit { return (items, true) }
+        let (item, size) = try decode(row)
+        bytes += size
+        if !items.isEmpty, bytes > byteBudget { return (items, true) }
+        items.append(item)
+    }
+    return (items, false)
+}
+
 private func fetchDecoded<T>(
     _ db: Database, sql: String, arguments: StatementArguments, _ decode: (Row) throws -> T
 ) throws -> [T] {
