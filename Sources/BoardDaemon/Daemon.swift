@@ -113,7 +113,8 @@ public enum Daemon {
         let worker = Worker(
             store: store, wake: wake, configuration: configuration, owner: owner,
             connections: LLMConnections(httpClient: httpClient), metrics: metrics, logger: logger)
-        let reloader = Reloader(source: source, live: live, worker: worker, levels: levels, notifier: notifier, logger: logger)
+        let reloader = Reloader(
+            source: source, live: live, worker: worker, wake: wake, levels: levels, notifier: notifier, logger: logger)
         let handler = RequestHandler(
             store: store, worker: worker, wake: wake, live: live, reloader: reloader, metrics: metrics, startedAt: startedAt,
             databaseFiles: files, logger: logger)
@@ -122,7 +123,8 @@ public enum Daemon {
         let server = try await ControlServer(
             listener: listener, maxLineBytes: configuration.maxLineBytes, handler: handler,
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        let scheduler = Scheduler(store: store, worker: worker, wake: wake, live: live, notifier: notifier, logger: logger)
+        let scheduler = Scheduler(
+            store: store, worker: worker, wake: wake, live: live, notifier: notifier, metrics: metrics, logger: logger)
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [

@@ -33,6 +33,7 @@ extension DaemonConfiguration {
             "store": ["synchronous": .string(synchronous.rawValue)],
             "scheduler": [
                 "concurrency": .int(Int64(concurrency)), "poll_interval_ms": .int(pollIntervalMilliseconds),
+                "idle_poll_max_ms": .int(idlePollMaxMilliseconds),
                 "task_timeout_s": .int(taskTimeoutSeconds), "max_attempts": .int(Int64(maxAttempts)),
                 "retry_base_delay_ms": .int(retryPolicy.baseDelayMilliseconds),
                 "retry_max_delay_ms": .int(retryPolicy.maxDelayMilliseconds), "shutdown_grace_s": .int(shutdownGraceSeconds),

@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     public var concurrency = 4
     public var pollIntervalMilliseconds: Int64 = 1_000
+    /// While polls find nothing to do, the wait between them doubles up to this (see `IdlePoll`).
+    public var idlePollMaxMilliseconds: Int64 = 60_000
     public var taskTimeoutSeconds: Int64 = 600
     public var maxAttempts = 2
     public var retryPolicy = RetryPolicy(baseDelayMilliseconds: 1_000, maxDelayMilliseconds: 60_000)
@@ -82,6 +84,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         check("store.synchronous", \.synchronous)
         check("scheduler.concurrency", \.concurrency)
         check("scheduler.poll_interval_ms", \.pollIntervalMilliseconds)
+        check("scheduler.idle_poll_max_ms", \.idlePollMaxMilliseconds)
         check("scheduler.task_timeout_s", \.taskTimeoutSeconds)
         check("scheduler.max_attempts", \.maxAttempts)
         check("scheduler.retry_base_delay_ms", \.retryPolicy.baseDelayMilliseconds)
@@ -144,6 +147,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if var scheduler = try root.object("scheduler") {
             concurrency = try scheduler.int("concurrency", in: 1...1024) ?? concurrency
             pollIntervalMilliseconds = Int64(try scheduler.int("poll_interval_ms", in: 10...3_600_000) ?? Int(pollIntervalMilliseconds))
+            idlePollMaxMilliseconds = Int64(try scheduler.int("idle_poll_max_ms", in: 10...3_600_000) ?? Int(idlePollMaxMilliseconds))
             taskTimeoutSeconds = Int64(try scheduler.int("task_timeout_s", in: 1...604_800) ?? Int(taskTimeoutSeconds))
             maxAttempts = try scheduler.int("max_attempts", in: 1...100) ?? maxAttempts
             let base = try scheduler.int("retry_base_delay_ms", in: 0...86_400_000).map(Int64.init)

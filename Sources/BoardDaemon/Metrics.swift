@@ -30,6 +30,7 @@ final class Metrics: Sendable {
         var planDurations = Histogram()
         var requests: [String: Histogram] = [:]
         var requestErrors: [String: UInt64] = [:]
+        var schedulerPolls: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -42,6 +43,10 @@ final class Metrics: Sendable {
     func record(_ update: TaskUpdate) {
         record(update.transition.event)
         if let event = update.planTransition?.event { record(event) }
+    }
+
+    func countSchedulerPoll() {
+        state.withLock { $0.schedulerPolls += 1 }
     }
 
     func observeTask(agent: String, seconds: Double) {
@@ -83,6 +88,8 @@ final class Metrics: Sendable {
             header(name, "counter", help)
             out += "\(name) \(kinds.reduce(UInt64(0)) { $0 + (snapshot.events[$1] ?? 0) })\n"
         }
+        header("board_scheduler_polls_total", "counter", "Rounds of the scheduler: woken by work, or polling for it.")
+        out += "board_scheduler_polls_total \(snapshot.schedulerPolls)\n"
         for gauge in gauges {
             header(gauge.name, "gauge", gauge.help)
             out += "\(gauge.name) \(gauge.value)\n"

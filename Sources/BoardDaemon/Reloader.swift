@@ -10,17 +10,19 @@ actor Reloader {
     private let source: ConfigurationSource
     private let live: LiveConfiguration
     private let worker: Worker
+    private let wake: WakeSignal
     private let levels: LogLevelControl
     private let notifier: SystemdNotifier
     private let logger: Logger
 
     init(
-        source: ConfigurationSource, live: LiveConfiguration, worker: Worker, levels: LogLevelControl, notifier: SystemdNotifier,
-        logger: Logger
+        source: ConfigurationSource, live: LiveConfiguration, worker: Worker, wake: WakeSignal, levels: LogLevelControl,
+        notifier: SystemdNotifier, logger: Logger
     ) {
         self.source = source
         self.live = live
         self.worker = worker
+        self.wake = wake
         self.levels = levels
         self.notifier = notifier
         self.logger = logger
@@ -47,6 +49,8 @@ actor Reloader {
         live.replace(applied)
         levels.level = applied.logLevel
         await worker.apply(applied)
+        // More slots, or a shorter poll interval, apply now rather than after the current wait.
+        await wake.signal()
         let appliedKeys = changed.filter { !restartRequired.contains($0) }
         logger.notice("configuration reloaded", metadata: [
             "trigger": "\(trigger)", "changed": "\(appliedKeys.joined(separator: ","))",

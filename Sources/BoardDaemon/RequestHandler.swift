@@ -165,6 +165,8 @@ struct RequestHandler: Sendable {
             metrics.record(.taskCancelled, count: cancellation.cancelledTasks)
             for task in cancellation.stoppedTasks { await worker.cancel(task) }
             await worker.cancelCEOWork(request.planID)
+            // Nothing to start, but the status line and the idle poll should know at once.
+            await wake.signal()
             logger.info("plan cancelled", metadata: [
                 "plan_id": "\(request.planID)", "event": "plan_cancelled", "tasks_cancelled": "\(cancellation.cancelledTasks)",
                 "by": "\(origin.actor)",

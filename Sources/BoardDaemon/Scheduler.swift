@@ -6,7 +6,8 @@ import ServiceLifecycle
 
 /// Finds work and hands it to the worker: due pending tasks up to the free slots, and plans
 /// whose tasks are done (for the CEO to synthesize). Sleeps until woken, until the next task is
-/// due, or for the poll interval, whichever comes first.
+/// due, or for the poll interval, whichever comes first; while polls find nothing to do, the
+/// poll interval grows (`IdlePoll`).
 ///
 /// The systemd watchdog is fed from this loop on purpose: if the loop or the store wedges, the
 /// pings stop and systemd restarts the daemon.
@@ -16,6 +17,7 @@ final class Scheduler: Service {
     private let wake: WakeSignal
     private let live: LiveConfiguration
     private let notifier: SystemdNotifier
+    private let metrics: Metrics
     private let logger: Logger
     /// Test-only (`BOARD_TEST_WEDGE_SCHEDULER=after-claim`): hang once a task has been claimed
     /// (by this loop, or by a `plan.create` or an outcome write claiming in its own transaction)
@@ -24,13 +26,14 @@ final class Scheduler: Service {
 
     init(
         store: any StateStore, worker: Worker, wake: WakeSignal, live: LiveConfiguration, notifier: SystemdNotifier,
-        logger: Logger
+        metrics: Metrics, logger: Logger
     ) {
         self.store = store
         self.worker = worker
         self.wake = wake
         self.live = live
         self.notifier = notifier
+        self.metrics = metrics
         self.logger = logger
         wedgeAfterClaim = ProcessInfo.processInfo.environment["BOARD_TEST_WEDGE_SCHEDULER"] == "after-claim"
     }
@@ -39,27 +42,36 @@ final class Scheduler: Service {
         await withGracefulShutdownHandler {
             var lastStatus = ContinuousClock.now - .seconds(10)
             var idleMemory = IdleMemoryRelease()
+            var idlePoll = IdlePoll()
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                let (saturated, claimed) = await tick()
+                // Pinged before the round as well as after it: the rounds of an idle daemon come
+                // a ping interval apart, and a slow round must not count against that interval.
+                notifier.watchdog()
+                let (saturated, claimed, foundPlans) = await tick()
+                metrics.countSchedulerPoll()
                 if claimed > 0 { idleMemory.noteActivity() }
                 if wedgeAfterClaim {
                     let running = await worker.runningCount
                     if claimed > 0 || running > 0 { await wedge() }
                 }
                 notifier.watchdog()
-                await reportStatus(last: &lastStatus)
-                let poll = live.configuration.pollIntervalMilliseconds
+                let statusOwed = await reportStatus(last: &lastStatus)
+                let settings = live.configuration
+                let workerIdle = await worker.isIdle
+                let quiet = !saturated && claimed == 0 && !foundPlans && workerIdle
+                let poll = idlePoll.next(
+                    afterQuietPoll: quiet, base: settings.pollIntervalMilliseconds, ceiling: settings.idlePollMaxMilliseconds)
                 // With every slot busy, only a finished task (which signals) can make progress;
                 // waiting for the next due time then would spin.
-                var timeout = saturated ? poll : await sleepMilliseconds(poll: poll)
-                if let ping = notifier.watchdogPingInterval {
-                    timeout = min(timeout, max(1, ping.wholeMilliseconds))
-                }
+                let timeout = Self.waitMilliseconds(
+                    poll: poll, base: settings.pollIntervalMilliseconds, nextDue: saturated ? .none : await nextDue(),
+                    watchdogPing: notifier.watchdogPingInterval, statusOwed: statusOwed)
                 // Submissions and finished tasks signal; a wait without one may be quiet, unless
                 // the worker is still at work (a long task, the CEO's model call), which then
                 // counts as activity until it ends.
                 if await wake.wait(milliseconds: timeout) {
                     idleMemory.noteActivity()
+                    idlePoll.reset()
                 } else if idleMemory.isDue() {
                     if await worker.isIdle {
                         await releaseIdleMemory()
@@ -96,8 +108,9 @@ final class Scheduler: Service {
         pings?.cancel()
     }
 
-    /// One round of claiming. Returns whether every slot is busy, and how many tasks it claimed.
-    private func tick() async -> (saturated: Bool, claimed: Int) {
+    /// One round of claiming. Returns whether every slot is busy, how many tasks it claimed, and
+    /// whether any plan waited for the CEO (planning or synthesis, started now or already running).
+    private func tick() async -> (saturated: Bool, claimed: Int, foundPlans: Bool) {
         do {
             // Claims first: a free slot waits for nothing else (the plans' turn comes right after).
             // Reserved, not just read: plan.create and the worker's outcome writes claim into free
@@ -114,19 +127,21 @@ final class Scheduler: Service {
                 }
                 await worker.start(claimed, releasing: claim)
             }
-            for plan in try await store.plansAwaitingPlanning(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
+            let planning = try await store.plansAwaitingPlanning(limit: 16)
+            for plan in planning where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.planWithCEO(plan)
             }
-            for plan in try await store.plansAwaitingSynthesis(limit: 16) where !(await worker.isSynthesizing(plan.planID)) {
+            let synthesis = try await store.plansAwaitingSynthesis(limit: 16)
+            for plan in synthesis where !(await worker.isSynthesizing(plan.planID)) {
                 await worker.synthesize(plan)
             }
-            return (claimed.count == (claim?.limit ?? 0), claimed.count)
+            return (claimed.count == (claim?.limit ?? 0), claimed.count, !planning.isEmpty || !synthesis.isEmpty)
         } catch {
             // A store error (disk full, locked) must not kill the loop: log and retry at the next poll.
             // Reported as saturated so that the loop waits a whole poll interval: the next due time
             // may well be past already, and waiting for it would retry (and log) in a tight loop.
             logger.error("scheduler: \(error)")
-            return (true, 0)
+            return (true, 0, false)
         }
     }
 
@@ -147,11 +162,15 @@ final class Scheduler: Service {
     }
 
     /// "2 running, 12 pending, 3 plans open" for `systemctl status`, at most once a second.
-    private func reportStatus(last: inout ContinuousClock.Instant) async {
-        guard ContinuousClock.now - last >= .seconds(1) else { return }
+    /// Returns how long until a report held back by that limit may be sent; nil when none is.
+    private func reportStatus(last: inout ContinuousClock.Instant) async -> Duration? {
+        guard notifier.isEnabled else { return nil }
+        let since = ContinuousClock.now - last
+        guard since >= .seconds(1) else { return .seconds(1) - since }
         last = .now
-        guard let stats = try? await store.statistics() else { return }
+        guard let stats = try? await store.statistics() else { return nil }
         notifier.status(Self.statusLine(running: await worker.runningCount, stats))
+        return nil
     }
 
     static func statusLine(running: Int, _ stats: StoreStatistics) -> String {
@@ -161,9 +180,40 @@ final class Scheduler: Service {
         return parts.joined(separator: ", ")
     }
 
-    private func sleepMilliseconds(poll: Int64) async -> Int64 {
-        guard let next = try? await store.nextDueTime() else { return poll }
-        return min(poll, max(1, next.milliseconds(since: .now())))
+    /// When the next pending task is due, as far as the store can tell.
+    enum NextDue: Equatable {
+        case none
+        case inMilliseconds(Int64)
+        /// The store could not be read.
+        case unknown
+    }
+
+    private func nextDue() async -> NextDue {
+        do {
+            guard let next = try await store.nextDueTime() else { return .none }
+            return .inMilliseconds(next.milliseconds(since: .now()))
+        } catch {
+            return .unknown
+        }
+    }
+
+    /// How long the loop waits for a signal after a round: the poll interval (backed off while
+    /// idle), cut short by the next task due, the watchdog's ping interval, and a status report
+    /// held back by its once-a-second limit.
+    static func waitMilliseconds(
+        poll: Int64, base: Int64, nextDue: NextDue, watchdogPing: Duration?, statusOwed: Duration?
+    ) -> Int64 {
+        var wait = poll
+        switch nextDue {
+        case .none: break
+        case .inMilliseconds(let milliseconds): wait = min(wait, max(1, milliseconds))
+        // A retry may be due any moment: wait no longer than without the backoff.
+        case .unknown: wait = min(wait, base)
+        }
+        if let watchdogPing { wait = min(wait, max(1, watchdogPing.wholeMilliseconds)) }
+        // Rounded up: a wait ending just short of the limit would only hold the report back again.
+        if let statusOwed { wait = min(wait, statusOwed.wholeMilliseconds + 1) }
+        return wait
     }
 
     private func wedge() async -> Never {

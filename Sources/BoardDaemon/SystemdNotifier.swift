@@ -10,6 +10,8 @@ final class SystemdNotifier: Sendable {
     /// Half the watchdog interval systemd asked for, or nil when no watchdog is configured.
     let watchdogPingInterval: Duration?
     private let enabled: Bool
+    /// Whether boardd was started by systemd: a status line nobody reads need not be computed.
+    var isEnabled: Bool { enabled }
     private let lastStatus = Mutex<String>("")
 
     init() {

@@ -31,6 +31,30 @@ struct OperationsTests {
         }
     }
 
+    /// A daemon with nothing to do polls the store less and less often (the poll is only a safety
+    /// net: work wakes the scheduler), and work submitted then still runs. A daemon configured
+    /// without the backoff, idle alongside it for the same time, is the control.
+    @Test func anIdleDaemonBacksOffItsSafetyPoll() async throws {
+        try await withSandbox { sandbox in
+            let backsOff = try await sandbox.startDaemon(config: testConfig(), stateDir: "backs-off")
+            let control = try await sandbox.startDaemon(
+                config: testConfig(scheduler: ["idle_poll_max_ms": 50]), stateDir: "control")
+            func polls(_ daemon: DaemonProcess) throws -> Int {
+                let text = try #require(try daemon.call("metrics.get")["text"]?.stringValue)
+                let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("board_scheduler_polls_total ") })
+                return try #require(Int(line.split(separator: " ")[1]))
+            }
+            let before = (try polls(backsOff), try polls(control))
+            try await Task.sleep(for: .seconds(3))
+            let idle = (try polls(backsOff) - before.0, try polls(control) - before.1)
+            // Polling every 50 ms: ~60 rounds in 3 s; doubling from 50 ms: 6 or 7.
+            #expect(idle.0 < 15, "backed off: \(idle.0) polls in 3 s")
+            #expect(idle.1 > 2 * idle.0, "control: \(idle.1) polls in 3 s, backed off: \(idle.0)")
+            let plan = try await sandbox.boardctl(socket: backsOff.socketPath, ["plan", "create", "after a quiet spell", "--wait", "--timeout", "60"])
+            #expect(plan.status == 0, "\(plan)")
+        }
+    }
+
     /// After a burst of work, a daemon that has gone quiet gives memory back (SQLite's cache,
     /// glibc's free lists) and says so at debug level.
     @Test func aQuietDaemonGivesMemoryBack() async throws {

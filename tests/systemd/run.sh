@@ -191,6 +191,9 @@ s2() {  # group board may write; others may not even read
     ALICE_PLAN=$(grep -o 'plan_[0-9a-f]\{16\}' <<<"$out" | head -1)
     [ -n "$ALICE_PLAN" ] || fail "alice: no plan id in the output" || return
     [ "$(ctl plan show "$ALICE_PLAN" --json | jq -r .status)" = closed ] || fail "alice's plan $ALICE_PLAN is not closed" || return
+    # The status line follows the work to its end, although the idle daemon's polls grow apart.
+    status_idle() { case "$(prop boardd.service StatusText)" in "0 running, 0 pending, 0 plans open"*) ;; *) return 1;; esac; }
+    wait_until 5 status_idle || fail "StatusText did not come back to idle after the plan: $(prop boardd.service StatusText)" || return
 
     local before after; before=$(plan_count)
     out=$(as_user bob plan create "bob was here" 2>&1); rc=$?
