@@ -248,12 +248,6 @@ extension StateStore {
         try await addPlannedTasks(id, tasks, now: now, origin: .daemon)
     }
 
-    /// The newest `limit` events of a plan (or of one of its tasks), fewer if the page's size
-    /// bound ends it first.
-    public func events(of plan: PlanID, task: TaskID?, before: EventID? = nil, limit: Int) async throws -> [BoardEvent] {
-        try await eventPage(of: plan, task: task, before: before, limit: limit).events
-    }
-
     public func recordOutcomes(_ outcomes: [TaskOutcome], owner: String, now: Timestamp, origin: ChangeOrigin) async throws
         -> [Result<TaskUpdate, BoardError>]
     {
