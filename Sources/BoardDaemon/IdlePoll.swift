@@ -5,7 +5,7 @@
 /// wakes about once a minute (or at every systemd watchdog ping) instead of every second, each
 /// round being half a dozen store reads and thread hand-offs. Any work found or signalled brings
 /// the interval back to the poll interval.
-struct IdlePoll: Sendable, Equatable {
+struct IdlePoll: Sendable {
     /// The wait after the previous quiet poll; nil after activity.
     private var last: Int64?
 

@@ -57,8 +57,9 @@ final class Scheduler: Service {
                 notifier.watchdog()
                 let statusOwed = await reportStatus(last: &lastStatus)
                 let settings = live.configuration
-                let workerIdle = await worker.isIdle
-                let quiet = !saturated && claimed == 0 && !foundPlans && workerIdle
+                // The worker is asked only when the round itself found nothing: an actor hop less
+                // per round under load.
+                let quiet = !saturated && claimed == 0 && !foundPlans ? await worker.isIdle : false
                 let poll = idlePoll.next(
                     afterQuietPoll: quiet, base: settings.pollIntervalMilliseconds, ceiling: settings.idlePollMaxMilliseconds)
                 // With every slot busy, only a finished task (which signals) can make progress;

@@ -1003,8 +1003,6 @@ private func fetchRow(_ db: Database, sql: String, arguments: StatementArguments
     try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
 }
 
-/// Decodes each row where the statement stands, without the copy of every column that
-/// `Row.fetchAll` and `fetchOne` make (a task row's description and result included).
 /// A page of at most `limit` items decoded from the rows of `sql`, which must ask for one row
 /// past the page (`LIMIT limit + 1`) so that `more` can tell whether another page follows. The
 /// page also ends, with `more`, once its items' sizes (as `decode` counts them) pass
@@ -1026,6 +1024,8 @@ private func fetchPage<Item>(
     return (items, false)
 }
 
+/// Decodes each row where the statement stands, without the copy of every column that
+/// `Row.fetchAll` and `fetchOne` make (a task row's description and result included).
 private func fetchDecoded<T>(
     _ db: Database, sql: String, arguments: StatementArguments, _ decode: (Row) throws -> T
 ) throws -> [T] {
