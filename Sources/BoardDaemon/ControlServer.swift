@@ -207,21 +207,28 @@ final class ControlServer: Service {
                     return member
                 }
                 let line = Data(buffer.readableBytesView)
-                let reply: Data?
+                let answer: RequestHandler.Answer
                 if line.count > Self.inlineLineBytes {
                     // A big request (a plan with megabytes of context) takes milliseconds to parse and
                     // to copy into the reply; on the event loop that would hold up every other
                     // connection the loop serves. (A small request for a big reply, a `plan.get` of
                     // a plan with thousands of tasks, is still encoded on the loop.)
-                    reply = await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    answer = await withTaskExecutorPreference(globalConcurrentExecutor) {
                         await handler.handle(line, caller: caller)
                     }
                 } else {
-                    reply = await handler.handle(line, caller: caller)
+                    answer = await handler.handle(line, caller: caller)
                 }
-                if let reply {
-                    try await outbound.write(ByteBuffer(bytes: reply))
+                if let reply = answer.reply {
+                    do {
+                        try await outbound.write(ByteBuffer(bytes: reply))
+                    } catch {
+                        // The client left; what its request committed still needs its follow-up.
+                        await answer.followUp?()
+                        throw error
+                    }
                 }
+                await answer.followUp?()
             case .tooLong:
                 let error = RPCError.tooLarge("request line exceeds \(maxLineBytes) bytes; closing the connection")
                 try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))

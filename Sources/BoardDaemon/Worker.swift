@@ -47,6 +47,10 @@ actor Worker {
     /// Slots promised to claims in flight (`reserveClaim`: the scheduler's, a `plan.create`'s,
     /// an outcome write's), held until `start(_:releasing:)`.
     private var reserved = 0
+    /// Tasks cancelled after a claim took them but before `start` ran (a `plan.create` starts
+    /// its claims after replying, so its client can cancel in between): they must not start.
+    /// Kept only while a claim is in flight, so it cannot grow.
+    private var cancelledBeforeStart: Set<TaskID> = []
 
     init(
         store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
@@ -112,7 +116,15 @@ actor Worker {
         reserved = max(0, reserved - reservation.limit)
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
         // (the drain waits for them, or interrupts them back to pending).
-        for claimed in batch { start(claimed) }
+        for claimed in batch {
+            if cancelledBeforeStart.remove(claimed.task.taskID) != nil {
+                // The store already recorded the cancel, after the claim.
+                logger.info("task not started: cancelled before its attempt began", metadata: metadata(claimed.task, event: .taskCancelled))
+                continue
+            }
+            start(claimed)
+        }
+        if reserved == 0 { cancelledBeforeStart.removeAll() }
     }
 
     /// Every claim goes through a reservation, so tasks start only through `start(_:releasing:)`.
@@ -133,7 +145,11 @@ actor Worker {
 
     /// Stops a running attempt because a person cancelled it; its result, if any, is discarded.
     func cancel(_ id: TaskID) {
-        guard var entry = running[id] else { return }
+        guard var entry = running[id] else {
+            // A claim in flight may hold it: `start` must not run it.
+            if reserved > 0 { cancelledBeforeStart.insert(id) }
+            return
+        }
         entry.stopReason = .cancelled
         running[id] = entry
         entry.handle.cancel()

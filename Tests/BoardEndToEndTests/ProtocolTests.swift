@@ -222,6 +222,27 @@ struct ProtocolTests {
         }
     }
 
+    /// A `plan.create` starts its claimed tasks after its reply is written. A client that left
+    /// before the reply (the write fails) must not strand them: with one slot, a stranded claim
+    /// would hold the slot and every later task until the lease ran out.
+    @Test func aPlanFromAClientThatLeftBeforeItsReplyStillRuns() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig(scheduler: ["concurrency": 1]))
+            let connection = try RawConnection(path: daemon.socketPath)
+            try connection.send(try requestLine(
+                id: 1, method: "plan.create", params: ["goal": "enter the German market", "agents": ["CFO", "CTO"]]))
+            connection.close()
+            let planID = try await eventually("the plan of the client that left") {
+                try daemon.call("plan.list")["plans"]?.arrayValue?.first?["plan_id"]?.stringValue
+            }
+            _ = try await daemon.waitForPlanStatus(planID, "closed")
+
+            let next = try daemon.call("plan.create", ["goal": "enter the French market", "agents": ["CFO"]])
+            _ = try await daemon.waitForPlanStatus(try #require(next["plan_id"]?.stringValue), "closed")
+            #expect(daemon.isRunning)
+        }
+    }
+
     @Test func idempotencyKey() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig())
