@@ -262,6 +262,7 @@ actor Worker {
     /// Stores a batch of outcomes. The running entries stay until then, so a drain waits for it.
     private func record(_ batch: [(claimed: ClaimedTask, outcome: TaskOutcome)]) async {
         var delay = Duration.milliseconds(200)
+        var wakesScheduler = true
         while true {
             // The slots these attempts left are claimed in the same write: the next tasks start
             // without a commit of their own.
@@ -270,6 +271,14 @@ actor Worker {
                 let recorded = try await store.recordOutcomes(
                     batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner), claim: claim)
                 if let claim { start(recorded.claimed, releasing: claim) }
+                // Without a claim of its own (another claimer held the slots), the tasks these
+                // outcomes made due may have been missed by that claim: the scheduler looks again.
+                wakesScheduler = claim == nil || recorded.results.contains { result in
+                    switch result {
+                    case let .success(update): Self.needsScheduler(update)
+                    case let .failure(error): error.reason != .invalidState
+                    }
+                }
                 for (entry, result) in zip(batch, recorded.results) {
                     switch result {
                     case let .success(update):
@@ -297,7 +306,17 @@ actor Worker {
             break
         }
         for entry in batch { running[entry.claimed.task.taskID] = nil }
-        await wake.signal()
+        if wakesScheduler { await wake.signal() }
+    }
+
+    /// Whether a stored outcome left the scheduler something to do. The slots the batch freed
+    /// were claimed in its own write, dependents made due included; what is left is a plan that
+    /// moved (its synthesis, a block) and a task that did not simply complete (a retry with a new
+    /// due time, say). Waking it after every outcome cost a round, two store reads and their
+    /// hand-offs, per task.
+    static func needsScheduler(_ update: TaskUpdate) -> Bool {
+        if let plan = update.planTransition, plan.from != plan.to { return true }
+        return update.task.state != .completed
     }
 
     private func log(_ update: TaskUpdate) {

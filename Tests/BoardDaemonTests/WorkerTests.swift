@@ -55,6 +55,42 @@ struct WorkerTests {
         #expect(await worker.isIdle)
         try await store.close()
     }
+
+    /// An outcome write claims the slots it frees, so only what it cannot do itself wakes the
+    /// scheduler: a plan that moved (to synthesis here) and a task that did not complete.
+    @Test func onlyOutcomesThatLeaveTheSchedulerWorkWakeIt() async throws {
+        let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
+        let origin = ChangeOrigin(actor: "test")
+        let draft = PlanDraft(goal: "goal", tasks: ["CFO", "CTO"].map { TaskDraft(agent: $0, description: "work", maxAttempts: 2) })
+        let claim = ClaimRequest(owner: "w", leaseMilliseconds: 60_000, limit: 2)
+        let created = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
+        let ids = created.claimed.map(\.task.taskID)
+        try #require(ids.count == 2)
+        func record(_ id: TaskID, _ command: TaskCommand) async throws -> TaskUpdate {
+            let result = AgentResult(agent: "CFO", codename: "cfo", backend: "noop", offline: true, summary: "done")
+            let outcome = TaskOutcome(taskID: id, command: command, result: command == .complete ? result : nil)
+            let recorded = try await store.recordOutcomes([outcome], owner: "w", now: .now(), origin: origin, claim: nil)
+            return try recorded.results[0].get()
+        }
+
+        let completed = try await record(ids[0], .complete)
+        #expect(completed.task.state == .completed && completed.plan.status == .open)
+        #expect(!Worker.needsScheduler(completed), "a completion that leaves the plan open: nothing for the scheduler")
+
+        let retried = try await record(ids[1], .fail(error: "flaky", permanent: false, retryDelayMilliseconds: 60_000))
+        #expect(retried.task.state == .pending)
+        #expect(Worker.needsScheduler(retried), "a retry sets a new due time")
+
+        let again = try await store.claimDueTasks(owner: "w", now: .now().adding(milliseconds: 120_000), leaseMilliseconds: 60_000, limit: 1)
+        try #require(again.count == 1)
+        let last = try await record(ids[1], .complete)
+        #expect(last.plan.status == .synthesizing)
+        #expect(Worker.needsScheduler(last), "the plan waits for the CEO's synthesis")
+        try await store.close()
+    }
 }
 
 /// Polls `probe` every 10 ms until it gives a value (or 30 s pass).
