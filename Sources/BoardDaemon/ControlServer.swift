@@ -219,16 +219,16 @@ final class ControlServer: Service {
                 } else {
                     answer = await handler.handle(line, caller: caller)
                 }
-                if let reply = answer.reply {
-                    do {
-                        try await outbound.write(ByteBuffer(bytes: reply))
-                    } catch {
-                        // The client left; what its request committed still needs its follow-up.
-                        await answer.followUp?()
-                        throw error
-                    }
+                if let followUp = answer.followUp {
+                    // Alongside the reply's write, which waits while the client does not read:
+                    // the request's committed work must not wait for the client. Leaving this
+                    // scope awaits it, also when the write fails because the client left.
+                    async let followed: Void = followUp()
+                    if let reply = answer.reply { try await outbound.write(ByteBuffer(bytes: reply)) }
+                    await followed
+                } else if let reply = answer.reply {
+                    try await outbound.write(ByteBuffer(bytes: reply))
                 }
-                await answer.followUp?()
             case .tooLong:
                 let error = RPCError.tooLarge("request line exceeds \(maxLineBytes) bytes; closing the connection")
                 try await outbound.write(ByteBuffer(bytes: Wire.errorLine(id: .null, error: error)))

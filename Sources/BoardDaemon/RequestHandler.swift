@@ -170,8 +170,9 @@ struct RequestHandler: Sendable {
                         "plan_id": "\(planID)", "event": "plan_created", "by": "\(origin.actor)", "agents": "\(agents)",
                     ])
                 }
-                if let claim { await worker.start(claimed, releasing: claim) }
-                if created { await wake.signal() }
+                // A task cancelled before it started frees its slot for the scheduler to fill.
+                let skipped = if let claim { await worker.start(claimed, releasing: claim) } else { 0 }
+                if created || skipped > 0 { await wake.signal() }
             }
             return try Wire.successLine(id: id, result: PlanDetail(plan: creation.plan, tasks: creation.tasks, created: creation.created))
 
@@ -228,7 +229,7 @@ struct RequestHandler: Sendable {
                 request.taskID, .cancel(reason: "cancelled by request"), owner: nil, result: nil, now: .now(),
                 origin: origin)
             metrics.record(update)
-            if update.transition.stopsRunningWork { await worker.cancel(request.taskID) }
+            if update.transition.stopsRunningWork { await worker.cancel(StoppedAttempt(update.task)) }
             logger.info("task cancelled", metadata: taskMetadata(update.task, .taskCancelled, by: origin))
             await wake.signal()
             return try Wire.successLine(id: id, result: update.task)

@@ -10,6 +10,8 @@ actor Worker {
 
     private struct Running {
         var handle: Task<Void, Never>
+        /// The task's attempt number: a cancel stops only the attempt it was meant for.
+        var attempt: Int
         var stopReason: StopReason?
     }
 
@@ -47,10 +49,13 @@ actor Worker {
     /// Slots promised to claims in flight (`reserveClaim`: the scheduler's, a `plan.create`'s,
     /// an outcome write's), held until `start(_:releasing:)`.
     private var reserved = 0
-    /// Tasks cancelled after a claim took them but before `start` ran (a `plan.create` starts
+    /// The drain is over: a claim handed over later (one that outlasted the grace period) is
+    /// not started; its tasks stay in_progress and the next start-up recovers them.
+    private var drained = false
+    /// Attempts cancelled after a claim took them but before `start` ran (a `plan.create` starts
     /// its claims after replying, so its client can cancel in between): they must not start.
-    /// Kept only while a claim is in flight, so it cannot grow.
-    private var cancelledBeforeStart: Set<TaskID> = []
+    /// Emptied whenever no claim is in flight, so it holds at most the cancels of one busy spell.
+    private var cancelledBeforeStart: Set<StoppedAttempt> = []
 
     init(
         store: any StateStore, wake: WakeSignal, configuration: DaemonConfiguration, owner: String, connections: LLMConnections,
@@ -112,19 +117,30 @@ actor Worker {
         return ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: granted)
     }
 
-    func start(_ batch: [ClaimedTask], releasing reservation: ClaimRequest) {
+    /// Returns how many of `batch` were not started because they were cancelled meanwhile
+    /// (their slots are free again).
+    @discardableResult
+    func start(_ batch: [ClaimedTask], releasing reservation: ClaimRequest) -> Int {
         reserved = max(0, reserved - reservation.limit)
+        var skipped = 0
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
         // (the drain waits for them, or interrupts them back to pending).
         for claimed in batch {
-            if cancelledBeforeStart.remove(claimed.task.taskID) != nil {
+            if drained {
+                logger.notice("task not started: boardd is stopping", metadata: metadata(claimed.task, event: nil))
+                skipped += 1
+                continue
+            }
+            if cancelledBeforeStart.remove(StoppedAttempt(claimed.task)) != nil {
                 // The store already recorded the cancel, after the claim.
                 logger.info("task not started: cancelled before its attempt began", metadata: metadata(claimed.task, event: .taskCancelled))
+                skipped += 1
                 continue
             }
             start(claimed)
         }
         if reserved == 0 { cancelledBeforeStart.removeAll() }
+        return skipped
     }
 
     /// Every claim goes through a reservation, so tasks start only through `start(_:releasing:)`.
@@ -140,16 +156,19 @@ actor Worker {
             metrics.observeTask(agent: task.agent, seconds: (ContinuousClock.now - started).fractionalSeconds)
             await self.finish(claimed, outcome)
         }
-        running[task.taskID] = Running(handle: handle)
+        running[task.taskID] = Running(handle: handle, attempt: task.attempts)
     }
 
     /// Stops a running attempt because a person cancelled it; its result, if any, is discarded.
-    func cancel(_ id: TaskID) {
+    func cancel(_ attempt: StoppedAttempt) {
+        let id = attempt.taskID
         guard var entry = running[id] else {
             // A claim in flight may hold it: `start` must not run it.
-            if reserved > 0 { cancelledBeforeStart.insert(id) }
+            if reserved > 0 { cancelledBeforeStart.insert(attempt) }
             return
         }
+        // A later attempt (the task was retried since) is not the one this cancel stopped.
+        guard entry.attempt == attempt.attempt else { return }
         entry.stopReason = .cancelled
         running[id] = entry
         entry.handle.cancel()
@@ -160,7 +179,9 @@ actor Worker {
     func drain(graceMilliseconds: Int64) async {
         draining = true
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(graceMilliseconds))
-        while !running.isEmpty, ContinuousClock.now < deadline {
+        // Claims in flight too: their tasks are in_progress in the store and start once the claim
+        // is handed over (a `plan.create`'s after its reply), so the drain waits for those as well.
+        while !running.isEmpty || reserved > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for (id, var entry) in running {
@@ -172,6 +193,7 @@ actor Worker {
         while !running.isEmpty || !syntheses.isEmpty {
             try? await Task.sleep(for: .milliseconds(10))
         }
+        drained = true
     }
 
     private static func attempt(_ claimed: ClaimedTask, agent: (any Agent)?, timeoutMilliseconds: Int64) async -> Outcome {
@@ -270,15 +292,9 @@ actor Worker {
             do {
                 let recorded = try await store.recordOutcomes(
                     batch.map(\.outcome), owner: owner, now: .now(), origin: ChangeOrigin(actor: owner), claim: claim)
-                if let claim { start(recorded.claimed, releasing: claim) }
-                // Without a claim of its own (another claimer held the slots), the tasks these
-                // outcomes made due may have been missed by that claim: the scheduler looks again.
-                wakesScheduler = claim == nil || recorded.results.contains { result in
-                    switch result {
-                    case let .success(update): Self.needsScheduler(update)
-                    case let .failure(error): error.reason != .invalidState
-                    }
-                }
+                let skipped = claim.map { start(recorded.claimed, releasing: $0) } ?? 0
+                wakesScheduler = Self.needsScheduler(
+                    after: recorded, claimLimit: claim?.limit, skipped: skipped, slotsLeft: slotsNoWriteWillFill)
                 for (entry, result) in zip(batch, recorded.results) {
                     switch result {
                     case let .success(update):
@@ -309,11 +325,33 @@ actor Worker {
         if wakesScheduler { await wake.signal() }
     }
 
-    /// Whether a stored outcome left the scheduler something to do. The slots the batch freed
-    /// were claimed in its own write, dependents made due included; what is left is a plan that
-    /// moved (its synthesis, a block) and a task that did not simply complete (a retry with a new
-    /// due time, say). Waking it after every outcome cost a round, two store reads and their
-    /// hand-offs, per task.
+    /// Free slots that no outcome write in flight or waiting will claim for (outcomes in the
+    /// outbox claim for their own slots when they are written).
+    private var slotsNoWriteWillFill: Int { max(0, concurrency - (running.count - recordingCount) - reserved) }
+
+    /// Whether an outcome write left the scheduler something to do. Waking it after every write
+    /// cost a round (two store reads and their hand-offs) per task, and the write had already
+    /// claimed the slots its outcomes freed, dependents made due included. What is left:
+    /// - a claim it could not make or that failed: its slots' tasks were not looked for;
+    /// - a claim that took all it asked for while other slots are free: more may be due (another
+    ///   claimer may have looked before these outcomes made them due);
+    /// - a claimed task not started because it was cancelled meanwhile: its slot is free;
+    /// - an outcome refused for another reason than a cancel in between;
+    /// - any outcome `needsScheduler(_:)` names.
+    static func needsScheduler(after recorded: RecordedOutcomes, claimLimit: Int?, skipped: Int, slotsLeft: Int) -> Bool {
+        guard let claimLimit, !recorded.claimFailed, skipped == 0 else { return true }
+        if recorded.claimed.count == claimLimit, slotsLeft > 0 { return true }
+        return recorded.results.contains { result in
+            switch result {
+            case let .success(update): needsScheduler(update)
+            case let .failure(error): error.reason != .invalidState
+            }
+        }
+    }
+
+    /// Whether one stored outcome left the scheduler something to do: a plan that moved (its
+    /// synthesis, a block) or a task that did not simply complete (a retry with a new due time,
+    /// another pass, a failure).
     static func needsScheduler(_ update: TaskUpdate) -> Bool {
         if let plan = update.planTransition, plan.from != plan.to { return true }
         return update.task.state != .completed

@@ -233,12 +233,12 @@ public final class SQLiteStateStore: StateStore {
         try await writer.perform { db in
             var plan = try Self.requirePlan(id, db)
             let transition = try PlanLifecycle.apply(.cancel, to: plan.status)
-            var stopped: [TaskID] = []
+            var stopped: [StoppedAttempt] = []
             var cancelled = 0
             for var task in try Self.tasks(of: id, db) where !task.state.isSettled {
                 let step = try TaskLifecycle.apply(.cancel(reason: "plan cancelled"), to: task.snapshot, now: now)
                 try Self.store(step, into: &task, result: nil, now: now, origin: origin, db)
-                if step.stopsRunningWork { stopped.append(task.taskID) }
+                if step.stopsRunningWork { stopped.append(StoppedAttempt(task)) }
                 cancelled += 1
             }
             try Self.store(transition, into: &plan, error: nil, now: now, origin: origin, db)
@@ -516,15 +516,19 @@ public final class SQLiteStateStore: StateStore {
                 }
             }
             // After the outcomes, so that the tasks they made ready can be claimed at once.
-            var claimed: [ClaimedTask] = []
+            var recorded = RecordedOutcomes(results: updates, claimed: [])
             if let claim, claim.limit > 0 {
                 // Its own savepoint: a claim that fails must not take the recorded outcomes with it.
                 // Nothing is lost, the tasks stay pending and the scheduler's next claim meets the error.
-                claimed = (try? db.inCachedSavepoint {
-                    try Self.claimDue(owner: claim.owner, now: now, leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit, db)
-                }) ?? []
+                do {
+                    recorded.claimed = try db.inCachedSavepoint {
+                        try Self.claimDue(owner: claim.owner, now: now, leaseMilliseconds: claim.leaseMilliseconds, limit: claim.limit, db)
+                    }
+                } catch {
+                    recorded.claimFailed = true
+                }
             }
-            return RecordedOutcomes(results: updates, claimed: claimed)
+            return recorded
         }
     }
 

@@ -117,9 +117,25 @@ public struct TaskUpdate: Sendable, Equatable {
 
 public struct PlanCancellation: Sendable, Equatable {
     public var plan: Plan
-    /// Tasks that were running and must be stopped by the worker.
-    public var stoppedTasks: [TaskID]
+    /// Attempts that were running and must be stopped by the worker.
+    public var stoppedTasks: [StoppedAttempt]
     public var cancelledTasks: Int
+}
+
+/// An attempt a cancel stopped. The worker stops exactly this attempt: a later one of the same
+/// task (a person may retry a cancelled task) is not touched.
+public struct StoppedAttempt: Sendable, Hashable {
+    public var taskID: TaskID
+    public var attempt: Int
+
+    public init(taskID: TaskID, attempt: Int) {
+        self.taskID = taskID
+        self.attempt = attempt
+    }
+
+    public init(_ task: BoardTask) {
+        self.init(taskID: task.taskID, attempt: task.attempts)
+    }
 }
 
 /// Counts for status displays, computed from indexes (cheap even with millions of rows).
@@ -241,6 +257,14 @@ public protocol StateStore: Sendable {
 public struct RecordedOutcomes: Sendable {
     public var results: [Result<TaskUpdate, BoardError>]
     public var claimed: [ClaimedTask]
+    /// The claim failed (and claimed nothing); the outcomes are recorded all the same.
+    public var claimFailed = false
+
+    public init(results: [Result<TaskUpdate, BoardError>], claimed: [ClaimedTask], claimFailed: Bool = false) {
+        self.results = results
+        self.claimed = claimed
+        self.claimFailed = claimFailed
+    }
 }
 
 extension StateStore {

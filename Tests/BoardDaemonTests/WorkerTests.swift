@@ -8,71 +8,126 @@ import Testing
 
 @Suite("worker", .timeLimit(.minutes(1)))
 struct WorkerTests {
-    /// A `plan.create` replies before its claimed tasks start, so a client can cancel one in
-    /// between: the cancel reaches the worker while the claim's slot is still reserved, and the
-    /// attempt must then never begin (its agent could have side effects).
-    @Test func aTaskCancelledBetweenItsClaimAndItsStartNeverRuns() async throws {
-        let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        // Each agent leaves a file behind when it runs.
-        func touching(_ name: String) -> JSONValue {
-            ["backend": "command", "command": ["/bin/sh", "-c", .string("cat > /dev/null; touch '\(directory)/\(name)'; echo done")]]
-        }
-        let json: JSONValue = ["agents": ["CFO": touching("cfo-ran"), "CTO": touching("cto-ran")]]
-        let configuration = try DaemonConfiguration.parse(Data(try JSONTextEncoder().encode(json).utf8), source: "test")
-        let store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
-        let worker = Worker(
-            store: store, wake: WakeSignal(), configuration: configuration, owner: "worker-test", connections: .offline,
-            metrics: Metrics(), logger: Logger(label: "worker-test"))
+    /// A worker on a fresh store whose CFO and CTO are commands that leave a file behind.
+    struct Fixture {
+        let directory: String
+        let store: SQLiteStateStore
+        let worker: Worker
         let origin = ChangeOrigin(actor: "test")
-        func createClaiming(_ role: String) async throws -> (PlanCreation, ClaimRequest) {
+
+        init(concurrency: Int = 4) throws {
+            let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
+            self.directory = directory
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            func touching(_ name: String) -> JSONValue {
+                ["backend": "command", "command": ["/bin/sh", "-c", .string("cat > /dev/null; touch '\(directory)/\(name)'; echo done")]]
+            }
+            let json: JSONValue = [
+                "agents": ["CFO": touching("cfo-ran"), "CTO": touching("cto-ran")], "scheduler": ["concurrency": .int(Int64(concurrency))],
+            ]
+            let configuration = try DaemonConfiguration.parse(Data(try JSONTextEncoder().encode(json).utf8), source: "test")
+            store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
+            worker = Worker(
+                store: store, wake: WakeSignal(), configuration: configuration, owner: "worker-test", connections: .offline,
+                metrics: Metrics(), logger: Logger(label: "worker-test"))
+        }
+
+        func ran(_ role: String) -> Bool { FileManager.default.fileExists(atPath: "\(directory)/\(role.lowercased())-ran") }
+
+        /// A plan whose first task a claim took, as `plan.create` does.
+        func createClaiming(_ role: String, then others: [String] = []) async throws -> (PlanCreation, ClaimRequest) {
             guard let claim = await worker.reserveClaim(upTo: 1) else { throw WaitTimeout(what: "a free slot") }
-            let draft = PlanDraft(goal: "goal", tasks: [TaskDraft(agent: role, description: "work", maxAttempts: 1)])
+            let draft = PlanDraft(goal: "goal", tasks: ([role] + others).map { TaskDraft(agent: $0, description: "work", maxAttempts: 1) })
             let creation = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
             #expect(creation.claimed.count == 1)
             return (creation, claim)
         }
 
-        // The control: started without a cancel, the agent runs.
-        let (running, runningClaim) = try await createClaiming("CTO")
-        await worker.start(running.claimed, releasing: runningClaim)
-        _ = try await eventually("the CTO agent to run") { FileManager.default.fileExists(atPath: directory + "/cto-ran") ? true : nil }
-        // Its outcome write reserves the free slots while it runs.
-        while await !worker.isIdle { try await Task.sleep(for: .milliseconds(10)) }
+        func waitUntilIdle() async throws {
+            _ = try await eventually("the worker to be idle") { await worker.isIdle ? true : nil }
+        }
 
-        let (cancelled, claim) = try await createClaiming("CFO")
-        let taskID = cancelled.claimed[0].task.taskID
-        let cancellation = try await store.cancelPlan(cancelled.plan.planID, now: .now(), origin: origin)
-        #expect(cancellation.stoppedTasks == [taskID])
-        for id in cancellation.stoppedTasks { await worker.cancel(id) }
-        await worker.start(cancelled.claimed, releasing: claim)
+        func remove() async {
+            try? await store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// A `plan.create` replies before its claimed tasks start, so a client can cancel one in
+    /// between: the cancel reaches the worker while the claim's slot is still reserved, and the
+    /// attempt must then never begin (its agent could have side effects).
+    @Test func aTaskCancelledBetweenItsClaimAndItsStartNeverRuns() async throws {
+        let fixture = try Fixture()
+        let (store, worker) = (fixture.store, fixture.worker)
+
+        // The control: started without a cancel, the agent runs.
+        let (running, runningClaim) = try await fixture.createClaiming("CTO")
+        await worker.start(running.claimed, releasing: runningClaim)
+        _ = try await eventually("the CTO agent to run") { fixture.ran("CTO") ? true : nil }
+        // Its outcome write reserves the free slots while it runs.
+        try await fixture.waitUntilIdle()
+
+        let (cancelled, claim) = try await fixture.createClaiming("CFO")
+        let task = cancelled.claimed[0].task
+        let cancellation = try await store.cancelPlan(cancelled.plan.planID, now: .now(), origin: fixture.origin)
+        #expect(cancellation.stoppedTasks == [StoppedAttempt(taskID: task.taskID, attempt: 1)])
+        for attempt in cancellation.stoppedTasks { await worker.cancel(attempt) }
+        let skipped = await worker.start(cancelled.claimed, releasing: claim)
+        #expect(skipped == 1)
         // A drain waits for every attempt that began (and records it), so after it a CFO
         // attempt would have left its file.
         await worker.drain(graceMilliseconds: 10_000)
-        #expect(!FileManager.default.fileExists(atPath: directory + "/cfo-ran"))
-        #expect(try await store.task(taskID)?.state == .cancelled)
+        #expect(!fixture.ran("CFO"))
+        #expect(try await store.task(task.taskID)?.state == .cancelled)
         #expect(await worker.isIdle)
-        try await store.close()
+        await fixture.remove()
     }
 
-    /// An outcome write claims the slots it frees, so only what it cannot do itself wakes the
-    /// scheduler: a plan that moved (to synthesis here) and a task that did not complete.
-    @Test func onlyOutcomesThatLeaveTheSchedulerWorkWakeIt() async throws {
-        let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
-        let origin = ChangeOrigin(actor: "test")
+    /// A cancel that reaches the worker late, after the attempt it stopped has already ended, is
+    /// kept while another claim is in flight; it must not stop a later attempt of the same task
+    /// (a person retried it).
+    @Test func aLateCancelDoesNotStopALaterAttempt() async throws {
+        let fixture = try Fixture()
+        let (store, worker) = (fixture.store, fixture.worker)
+        // Another claimer's reservation, in flight throughout.
+        let other = try #require(await worker.reserveClaim(upTo: 1))
+
+        // A second task keeps the plan open when the first is cancelled (so it can be retried).
+        let (created, claim) = try await fixture.createClaiming("CFO", then: ["CTO"])
+        let task = created.claimed[0].task
+        await worker.start([], releasing: claim)  // as if its attempt had run and ended
+        let cancel = try await store.updateTask(
+            task.taskID, .cancel(reason: "test"), owner: nil, result: nil, now: .now(), origin: fixture.origin)
+        #expect(cancel.transition.stopsRunningWork)
+        await worker.cancel(StoppedAttempt(cancel.task))
+
+        _ = try await store.updateTask(task.taskID, .retry, owner: nil, result: nil, now: .now(), origin: fixture.origin)
+        let again = try #require(await worker.reserveClaim(upTo: 2))
+        let claimed = try await store.claimDueTasks(owner: again.owner, now: .now(), leaseMilliseconds: 60_000, limit: 2)
+        #expect(claimed.first { $0.task.taskID == task.taskID }?.task.attempts == 2)
+        #expect(await worker.start(claimed, releasing: again) == 0)
+        _ = try await eventually("the retried CFO attempt to run") { fixture.ran("CFO") ? true : nil }
+
+        await worker.start([], releasing: other)
+        try await fixture.waitUntilIdle()
+        #expect(try await store.task(task.taskID)?.state == .completed)
+        await fixture.remove()
+    }
+
+    /// `needsScheduler(_:)`: which single outcomes leave the scheduler work. A completion that
+    /// leaves its plan open does not; a retry (a new due time) and a plan that moved do.
+    @Test func whichOutcomesLeaveTheSchedulerWork() async throws {
+        let fixture = try Fixture()
+        let store = fixture.store
         let draft = PlanDraft(goal: "goal", tasks: ["CFO", "CTO"].map { TaskDraft(agent: $0, description: "work", maxAttempts: 2) })
         let claim = ClaimRequest(owner: "w", leaseMilliseconds: 60_000, limit: 2)
-        let created = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
+        let created = try await store.createPlan(draft, now: .now(), origin: fixture.origin, claim: claim)
         let ids = created.claimed.map(\.task.taskID)
         try #require(ids.count == 2)
         func record(_ id: TaskID, _ command: TaskCommand) async throws -> TaskUpdate {
             let result = AgentResult(agent: "CFO", codename: "cfo", backend: "noop", offline: true, summary: "done")
             let outcome = TaskOutcome(taskID: id, command: command, result: command == .complete ? result : nil)
-            let recorded = try await store.recordOutcomes([outcome], owner: "w", now: .now(), origin: origin, claim: nil)
+            let recorded = try await store.recordOutcomes([outcome], owner: "w", now: .now(), origin: fixture.origin, claim: nil)
             return try recorded.results[0].get()
         }
 
@@ -89,15 +144,29 @@ struct WorkerTests {
         let last = try await record(ids[1], .complete)
         #expect(last.plan.status == .synthesizing)
         #expect(Worker.needsScheduler(last), "the plan waits for the CEO's synthesis")
-        try await store.close()
+
+        // A whole write: quiet only when it claimed what it could and left no slot to others.
+        let quiet = RecordedOutcomes(results: [.success(completed)], claimed: again)
+        #expect(!Worker.needsScheduler(after: quiet, claimLimit: 1, skipped: 0, slotsLeft: 0))
+        #expect(!Worker.needsScheduler(after: quiet, claimLimit: 2, skipped: 0, slotsLeft: 3), "a partial claim: nothing more was due")
+        #expect(Worker.needsScheduler(after: quiet, claimLimit: 1, skipped: 0, slotsLeft: 1), "a full claim and a free slot: more may be due")
+        #expect(Worker.needsScheduler(after: quiet, claimLimit: nil, skipped: 0, slotsLeft: 0), "no claim of its own")
+        #expect(Worker.needsScheduler(after: quiet, claimLimit: 1, skipped: 1, slotsLeft: 0), "a claimed task cancelled before it started")
+        let failedClaim = RecordedOutcomes(results: [.success(completed)], claimed: [], claimFailed: true)
+        #expect(Worker.needsScheduler(after: failedClaim, claimLimit: 1, skipped: 0, slotsLeft: 0))
+        let refused = RecordedOutcomes(results: [.failure(BoardError(.storage, "disk full"))], claimed: [])
+        #expect(Worker.needsScheduler(after: refused, claimLimit: 1, skipped: 0, slotsLeft: 0))
+        let cancelledMeanwhile = RecordedOutcomes(results: [.failure(BoardError(.invalidState, "cancelled"))], claimed: [])
+        #expect(!Worker.needsScheduler(after: cancelledMeanwhile, claimLimit: 1, skipped: 0, slotsLeft: 0))
+        await fixture.remove()
     }
 }
 
 /// Polls `probe` every 10 ms until it gives a value (or 30 s pass).
-private func eventually<T>(_ what: String, _ probe: () throws -> T?) async throws -> T {
+private func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
-        if let value = try probe() { return value }
+        if let value = try await probe() { return value }
         try await Task.sleep(for: .milliseconds(10))
     }
     throw WaitTimeout(what: what)

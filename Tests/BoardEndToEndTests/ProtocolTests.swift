@@ -243,6 +243,30 @@ struct ProtocolTests {
         }
     }
 
+    /// A client that sends requests without reading the replies makes the daemon's writes wait
+    /// once the socket is full; a `plan.create`'s claimed tasks must start all the same (its
+    /// follow-up runs alongside the reply's write), or its slot would stay reserved.
+    @Test func aClientThatDoesNotReadDoesNotHoldUpItsPlans() async throws {
+        try await withSandbox { sandbox in
+            let daemon = try await sandbox.startDaemon(config: testConfig(scheduler: ["concurrency": 1]))
+            let connection = try RawConnection(path: daemon.socketPath)
+            // Each reply carries its 600 KB context back: the second one cannot be written until
+            // the client reads.
+            let context = String(repeating: "x", count: 600_000)
+            for (id, goal) in [(1, "first"), (2, "second")] {
+                try connection.send(try requestLine(
+                    id: .int(Int64(id)), method: "plan.create", params: ["goal": .string(goal), "context": .string(context), "agents": ["CFO"]]))
+            }
+            let plans = try await eventually("both plans") {
+                let plans = try daemon.call("plan.list")["plans"]?.arrayValue ?? []
+                return plans.count == 2 ? plans.compactMap { $0["plan_id"]?.stringValue } : nil
+            }
+            for planID in plans { _ = try await daemon.waitForPlanStatus(planID, "closed") }
+            connection.close()
+            #expect(daemon.isRunning)
+        }
+    }
+
     @Test func idempotencyKey() async throws {
         try await withSandbox { sandbox in
             let daemon = try await sandbox.startDaemon(config: testConfig())

@@ -370,7 +370,7 @@ struct StoreTests {
         let running = try await temp.store.claimDueTasks(owner: "w1", now: t0, leaseMilliseconds: 1, limit: 1)
         let cancellation = try await temp.store.cancelPlan(plan.plan.planID, now: t0, origin: ChangeOrigin(actor: "uid:1000"))
         #expect(cancellation.plan.status == .cancelled)
-        #expect(cancellation.stoppedTasks == running.map(\.task.taskID))
+        #expect(cancellation.stoppedTasks == running.map { StoppedAttempt($0.task) })
         #expect(cancellation.cancelledTasks == 3)
         #expect(try await temp.store.tasks(of: plan.plan.planID).allSatisfy { $0.state == .cancelled })
         await #expect {
