@@ -10,7 +10,8 @@ the time from the first submit until every task is completed (`daemon.status` po
 time until every plan is closed (the offline CEO's synthesis included), and the CPU time per
 task of boardd's own threads and of the agent processes it reaped (utime+stime and
 cutime+cstime from /proc/PID/stat, 10 ms ticks, up to the completion; a figure that machine
-load does not skew the way wall time is). After each run every plan is read back and the script fails unless all N tasks are `completed`.
+load does not skew the way wall time is), boardd's context switches per task (all its threads,
+from /proc/PID/task/*/status) and the scheduler's rounds (board_scheduler_polls_total). After each run every plan is read back and the script fails unless all N tasks are `completed`.
 
 The command: `/bin/echo ok`, not `/bin/true`. boardd treats a command that exits 0 with no
 output as a failed attempt ("printed nothing", docs/CONFIGURATION.md: "exit status 0 with
@@ -41,7 +42,7 @@ Target: boardd completed tasks/s >= 2.5x tsp slots=2 jobs/s.
 Usage: python3 bench/commands.py [--bin .build/release] [--n 5000] [--repeat 3] [--per-plan 64]
                                  [--window 8] [--sync full] [--peer-n 2000] [--no-peers]
 """
-import argparse, os, re, shutil, subprocess, sys, time
+import argparse, glob, os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from boardbench import Conn, Daemon, PEERS, summary  # noqa: E402
@@ -89,12 +90,30 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
+def context_switches(pid):
+    """Voluntary + involuntary context switches of all of the process's threads so far."""
+    total = 0
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            with open(status) as f:
+                total += sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return total
+
+
+def scheduler_rounds(c):
+    text = c.call("metrics.get")["text"]
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("board_scheduler_polls_total ")))
+
+
 def one_run(r):
     params = plans()
     with Daemon(a.bin, os.path.join(a.dir, f"run-{r}"), config()) as d:
         c = Conn(d.sock)
         ids, inflight = [], 0
-        cpu0 = cpu_seconds(d.proc.pid)
+        rounds0 = scheduler_rounds(c)
+        cpu0, switches0 = cpu_seconds(d.proc.pid), context_switches(d.proc.pid)
         t0 = time.perf_counter()
         for p in params:
             c.send("plan.create", p)
@@ -110,7 +129,8 @@ def one_run(r):
             now = time.perf_counter()
             if t_completed is None and s["tasks"]["pending"] == 0 and s["tasks"]["in_progress"] == 0:
                 t_completed = now
-                cpu1 = cpu_seconds(d.proc.pid)
+                cpu1, switches1 = cpu_seconds(d.proc.pid), context_switches(d.proc.pid)
+                rounds1 = scheduler_rounds(c)
             if t_completed is not None and s["plans"]["open"] == 0 and s["plans"]["synthesizing"] == 0:
                 t_closed = now
                 break
@@ -127,7 +147,8 @@ def one_run(r):
     assert states == {"completed": a.n}, f"task states after the run: {states} (expected {a.n} completed)"
     assert statuses == {"closed": len(ids)}, f"plan statuses after the run: {statuses}"
     own_ms, agents_ms = ((y - x) / a.n * 1e3 for x, y in zip(cpu0, cpu1))
-    return a.n / (t_submitted - t0), a.n / (t_completed - t0), a.n / (t_closed - t0), t_completed - t0, own_ms, agents_ms
+    return (a.n / (t_submitted - t0), a.n / (t_completed - t0), a.n / (t_closed - t0), t_completed - t0, own_ms, agents_ms,
+            (switches1 - switches0) / a.n, rounds1 - rounds0)
 
 
 def load():
@@ -177,7 +198,8 @@ for r in range(a.repeat):
     res = one_run(r)
     print(f"  run {r}: boardd: submitted {res[0]:,.0f} tasks/s, completed {res[1]:,.0f} tasks/s ({res[3]:.2f} s), "
           f"closed {res[2]:,.0f} tasks/s; all {a.n} completed; CPU per task: boardd {res[4]:.2f} ms, "
-          f"agent processes {res[5]:.2f} ms  ({load()})", flush=True)
+          f"agent processes {res[5]:.2f} ms; boardd context switches per task {res[6]:.1f}; "
+          f"scheduler rounds {res[7]:,}  ({load()})", flush=True)
     runs.append(res)
     if with_peer:
         p = peer_run(r)
@@ -189,6 +211,7 @@ comp = summary("boardd completed tasks/s (the figure)", [x[1] for x in runs], "t
 summary("boardd completed + plans closed tasks/s", [x[2] for x in runs], "tasks/s")
 summary("boardd CPU per task (its own threads)", [x[4] * 1e3 for x in runs], "us")
 summary("agent processes' CPU per task (/bin/echo)", [x[5] * 1e3 for x in runs], "us")
+summary("boardd context switches per task (all its threads)", [x[6] for x in runs], "")
 if peer:
     total = summary(f"tsp -S 2 jobs/s (N / total_s, N={a.peer_n})", [x[0] for x in peer], "jobs/s")
     drain = summary("tsp -S 2 drain jobs/s", [x[1] for x in peer], "jobs/s")
