@@ -221,8 +221,14 @@ actor Worker {
 
     private func finish(_ claimed: ClaimedTask, _ outcome: Outcome) async {
         let task = claimed.task
+        guard let entry = running[task.taskID], entry.attempt == task.attempts else {
+            // A later attempt holds the task's entry: this one was cancelled, and a person retried
+            // the task before this attempt had stopped. Its result belongs to no claim any more.
+            logger.info("task attempt stopped after cancel; a later attempt runs", metadata: metadata(task, event: .taskCancelled))
+            return
+        }
         // The entry stays until the outcome is stored, so a drain waits for the write too.
-        let reason = running[task.taskID]?.stopReason
+        let reason = entry.stopReason
         let command: TaskCommand
         var result: AgentResult?
         switch (outcome, reason) {
@@ -321,7 +327,11 @@ actor Worker {
             }
             break
         }
-        for entry in batch { running[entry.claimed.task.taskID] = nil }
+        // Only these attempts' entries: this very write may have claimed and started the next
+        // attempt of one of these tasks (another pass, a retry due at once) under the same id.
+        for entry in batch where running[entry.claimed.task.taskID]?.attempt == entry.claimed.task.attempts {
+            running[entry.claimed.task.taskID] = nil
+        }
         if wakesScheduler { await wake.signal() }
     }
 

@@ -15,16 +15,16 @@ struct WorkerTests {
         let worker: Worker
         let origin = ChangeOrigin(actor: "test")
 
-        init(concurrency: Int = 4) throws {
+        init(concurrency: Int = 4, agents: [String: JSONValue] = [:]) throws {
             let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
             self.directory = directory
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             func touching(_ name: String) -> JSONValue {
                 ["backend": "command", "command": ["/bin/sh", "-c", .string("cat > /dev/null; touch '\(directory)/\(name)'; echo done")]]
             }
-            let json: JSONValue = [
-                "agents": ["CFO": touching("cfo-ran"), "CTO": touching("cto-ran")], "scheduler": ["concurrency": .int(Int64(concurrency))],
-            ]
+            var roles: [String: JSONValue] = ["CFO": touching("cfo-ran"), "CTO": touching("cto-ran")]
+            roles.merge(agents) { _, new in new }
+            let json: JSONValue = ["agents": .object(roles), "scheduler": ["concurrency": .int(Int64(concurrency))]]
             let configuration = try DaemonConfiguration.parse(Data(try JSONTextEncoder().encode(json).utf8), source: "test")
             store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
             worker = Worker(
@@ -111,6 +111,85 @@ struct WorkerTests {
         await worker.start([], releasing: other)
         try await fixture.waitUntilIdle()
         #expect(try await store.task(task.taskID)?.state == .completed)
+        await fixture.remove()
+    }
+
+    /// An answer of moderate confidence gets another pass at once, and the write that records
+    /// the first attempt claims the second in the same transaction. The second attempt must stay
+    /// tracked (a drain waits for it, a cancel finds it), although it has the same task id as the
+    /// outcome just recorded.
+    @Test func anAttemptClaimedByItsOwnTasksOutcomeWriteStaysTracked() async throws {
+        let directory = NSTemporaryDirectory() + "board-worker-pass-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = """
+            cat > /dev/null
+            if [ -e '\(directory)/first-done' ]; then
+                touch '\(directory)/second-started'; sleep 1; touch '\(directory)/second-finished'
+                echo '{"summary": "sure now", "confidence": 0.9}'
+            else
+                touch '\(directory)/first-done'; echo '{"summary": "not sure", "confidence": 0.6}'
+            fi
+            """
+        let fixture = try Fixture(agents: ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script)]]])
+        let (store, worker) = (fixture.store, fixture.worker)
+        guard let claim = await worker.reserveClaim(upTo: 1) else { throw WaitTimeout(what: "a free slot") }
+        let draft = PlanDraft(goal: "goal", tasks: [TaskDraft(agent: "CFO", description: "work", maxAttempts: 2)])
+        let created = try await store.createPlan(draft, now: .now(), origin: fixture.origin, claim: claim)
+        await worker.start(created.claimed, releasing: claim)
+        let taskID = try #require(created.claimed.first).task.taskID
+
+        _ = try await eventually("the second pass to start") {
+            FileManager.default.fileExists(atPath: directory + "/second-started") ? true : nil
+        }
+        await worker.drain(graceMilliseconds: 20_000)
+        #expect(FileManager.default.fileExists(atPath: directory + "/second-finished"), "the drain did not wait for the second pass")
+        let task = try await store.task(taskID)
+        #expect(task?.state == .completed)
+        #expect(task?.attempts == 2)
+        await fixture.remove()
+    }
+
+    /// A cancelled attempt can take a while to stop (its process ignores SIGTERM until the grace
+    /// period's SIGKILL), and a person can retry the task meanwhile. When the old attempt ends, its
+    /// outcome must be dropped, not recorded against the new attempt (which has the same owner).
+    @Test func aCancelledAttemptThatEndsLateDoesNotSpeakForTheNextOne() async throws {
+        let directory = NSTemporaryDirectory() + "board-worker-late-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = """
+            cat > /dev/null
+            if [ -e '\(directory)/first-started' ]; then
+                touch '\(directory)/second-started'; sleep 4; echo second attempt
+            else
+                touch '\(directory)/first-started'; trap '' TERM; sleep 30; echo first attempt
+            fi
+            """
+        let fixture = try Fixture(agents: ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script)]]])
+        let (store, worker, origin) = (fixture.store, fixture.worker, fixture.origin)
+        // The CTO task keeps the plan open while the CFO task is cancelled.
+        let (created, claim) = try await fixture.createClaiming("CFO", then: ["CTO"])
+        await worker.start(created.claimed, releasing: claim)
+        let taskID = created.claimed[0].task.taskID
+        _ = try await eventually("the first attempt to start") {
+            FileManager.default.fileExists(atPath: directory + "/first-started") ? true : nil
+        }
+
+        let cancel = try await store.updateTask(taskID, .cancel(reason: "test"), owner: nil, result: nil, now: .now(), origin: origin)
+        await worker.cancel(StoppedAttempt(cancel.task))
+        _ = try await store.updateTask(taskID, .retry, owner: nil, result: nil, now: .now(), origin: origin)
+        let again = try #require(await worker.reserveClaim(upTo: 2))
+        let claimed = try await store.claimDueTasks(owner: again.owner, now: .now(), leaseMilliseconds: 60_000, limit: 2)
+        await worker.start(claimed, releasing: again)
+        _ = try await eventually("the second attempt to start") {
+            FileManager.default.fileExists(atPath: directory + "/second-started") ? true : nil
+        }
+        // The first attempt is killed ~2 s after the cancel, while the second still runs.
+        await worker.drain(graceMilliseconds: 20_000)
+        let task = try await store.task(taskID)
+        #expect(task?.state == .completed)
+        #expect(task?.attempts == 2)
+        #expect(task?.result?.summary == "second attempt")
         await fixture.remove()
     }
 
