@@ -161,17 +161,16 @@ actor Worker {
 
     /// Stops a running attempt because a person cancelled it; its result, if any, is discarded.
     func cancel(_ attempt: StoppedAttempt) {
-        let id = attempt.taskID
-        guard var entry = running[id] else {
-            // A claim in flight may hold it: `start` must not run it.
-            if reserved > 0 { cancelledBeforeStart.insert(attempt) }
+        if var entry = running[attempt.taskID], entry.attempt == attempt.attempt {
+            entry.stopReason = .cancelled
+            running[attempt.taskID] = entry
+            entry.handle.cancel()
             return
         }
-        // A later attempt (the task was retried since) is not the one this cancel stopped.
-        guard entry.attempt == attempt.attempt else { return }
-        entry.stopReason = .cancelled
-        running[id] = entry
-        entry.handle.cancel()
+        // Not running (an entry under this id, if any, is another attempt: an earlier one still
+        // being recorded, or a later one after a retry). A claim in flight may hold this attempt,
+        // and `start` must not run it.
+        if reserved > 0 { cancelledBeforeStart.insert(attempt) }
     }
 
     /// Waits up to `graceMilliseconds` for running attempts, then interrupts the rest: they go
