@@ -117,14 +117,14 @@ actor Worker {
         return ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: granted)
     }
 
-    /// Returns how many of `batch` were not started because they were cancelled meanwhile
-    /// (their slots are free again).
+    /// Returns how many of `batch` were not started, because they were cancelled meanwhile or
+    /// the drain is over (their slots are free again).
     @discardableResult
     func start(_ batch: [ClaimedTask], releasing reservation: ClaimRequest) -> Int {
         reserved = max(0, reserved - reservation.limit)
         var skipped = 0
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
-        // (the drain waits for them, or interrupts them back to pending).
+        // (the drain waits for them, or interrupts them back to pending), unless it is over.
         for claimed in batch {
             if drained {
                 logger.notice("task not started: boardd is stopping", metadata: metadata(claimed.task, event: nil))
