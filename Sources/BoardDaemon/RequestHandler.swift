@@ -38,9 +38,10 @@ struct RequestHandler: Sendable {
     struct Answer: Sendable {
         /// The reply line, or `nil` for a notification.
         var reply: Data?
-        /// Must run once the reply is written (or failed to be), before the connection reads its
-        /// next request: what the request committed but its client need not wait for, such as
-        /// starting the tasks a `plan.create` claimed.
+        /// Must run, alongside the reply's write (which may wait for a client that does not
+        /// read, or fail for one that left) and before the connection reads its next request:
+        /// what the request committed but its client need not wait for, such as starting the
+        /// tasks a `plan.create` claimed.
         var followUp: FollowUp?
     }
 
@@ -158,7 +159,8 @@ struct RequestHandler: Sendable {
             }
             // The plan and its claims are committed, so the reply can go now: logging, starting
             // the claimed tasks and waking the scheduler are two actor hops and a journald write
-            // that the submitter need not wait for (a third of an idle daemon's submit latency).
+            // that the submitter need not wait for (about a quarter of an idle daemon's submit
+            // latency, docs/PERFORMANCE.md). The connection runs them alongside the reply's write.
             // A cancel that reaches the worker before these tasks start is kept for them
             // (`Worker.cancel`).
             let (worker, wake, logger, claimed, created) = (worker, wake, logger, creation.claimed, creation.created)
