@@ -34,6 +34,9 @@ actor Worker {
     private let connections: LLMConnections
     private let metrics: Metrics
     private var running: [TaskID: Running] = [:]
+    /// Cancelled attempts still stopping whose task a later attempt took over (a person retried
+    /// the task and it was claimed again): they still hold a slot until they end and are recorded.
+    private var stopping: [StoppedAttempt: Running] = [:]
     /// Outcomes waiting to be recorded. While one write is in flight the next ones gather here
     /// and go to the store together: one write (and one plan refresh per plan) for many tasks.
     private var outbox: [(claimed: ClaimedTask, outcome: TaskOutcome)] = []
@@ -49,9 +52,9 @@ actor Worker {
     /// Slots promised to claims in flight (`reserveClaim`: the scheduler's, a `plan.create`'s,
     /// an outcome write's), held until `start(_:releasing:)`.
     private var reserved = 0
-    /// The drain is over: a claim handed over later (one that outlasted the grace period) is
-    /// not started; its tasks stay in_progress and the next start-up recovers them.
-    private var drained = false
+    /// The drain's grace period is over: a claim handed over from now on (one that outlasted it)
+    /// starts no agent; its tasks are interrupted back to pending at once, like running ones.
+    private var interrupting = false
     /// Attempts cancelled after a claim took them but before `start` ran (a `plan.create` starts
     /// its claims after replying, so its client can cancel in between): they must not start.
     /// Emptied whenever no claim is in flight, so it holds at most the cancels of one busy spell.
@@ -95,14 +98,14 @@ actor Worker {
     /// outcome is stored, so a drain still waits for it.)
     var freeSlots: Int { max(0, concurrency - runningCount - reserved) }
     /// Attempts whose agent is still at work.
-    var runningCount: Int { running.count - outbox.count - recordingCount }
+    var runningCount: Int { running.count + stopping.count - outbox.count - recordingCount }
     private var leaseMilliseconds: Int64 { taskTimeoutMilliseconds + 60_000 }
 
     func isSynthesizing(_ plan: PlanID) -> Bool { syntheses[plan] != nil }
 
     /// Nothing at work: no attempt running or being recorded, no slot reserved, no CEO planning
     /// or synthesis (a CEO's model call can take minutes and signals nothing until it is stored).
-    var isIdle: Bool { running.isEmpty && syntheses.isEmpty && reserved == 0 }
+    var isIdle: Bool { running.isEmpty && stopping.isEmpty && syntheses.isEmpty && reserved == 0 }
 
     // MARK: Tasks
 
@@ -117,20 +120,15 @@ actor Worker {
         return ClaimRequest(owner: owner, leaseMilliseconds: leaseMilliseconds, limit: granted)
     }
 
-    /// Returns how many of `batch` were not started, because they were cancelled meanwhile or
-    /// the drain is over (their slots are free again).
+    /// Returns how many of `batch` were not started because they were cancelled meanwhile (their
+    /// slots are free again).
     @discardableResult
     func start(_ batch: [ClaimedTask], releasing reservation: ClaimRequest) -> Int {
         reserved = max(0, reserved - reservation.limit)
         var skipped = 0
         // Claimed tasks are in_progress in the store: they run even if a drain began meanwhile
-        // (the drain waits for them, or interrupts them back to pending), unless it is over.
+        // (the drain waits for them, or interrupts them back to pending).
         for claimed in batch {
-            if drained {
-                logger.notice("task not started: boardd is stopping", metadata: metadata(claimed.task, event: nil))
-                skipped += 1
-                continue
-            }
             if cancelledBeforeStart.remove(StoppedAttempt(claimed.task)) != nil {
                 // The store already recorded the cancel, after the claim.
                 logger.info("task not started: cancelled before its attempt began", metadata: metadata(claimed.task, event: .taskCancelled))
@@ -150,13 +148,20 @@ actor Worker {
         let timeout = taskTimeoutMilliseconds
         logger.info("task started", metadata: metadata(task, event: .taskStarted, ["attempt": "\(task.attempts)/\(task.maxAttempts)"]))
         let metrics = metrics
+        // After the drain's grace period no agent starts: the attempt is interrupted at once.
+        let interrupted = interrupting
         let handle = Task {
+            if interrupted { return await self.finish(claimed, .stopped) }
             let started = ContinuousClock.now
             let outcome = await Self.attempt(claimed, agent: agent, timeoutMilliseconds: timeout)
             metrics.observeTask(agent: task.agent, seconds: (ContinuousClock.now - started).fractionalSeconds)
             await self.finish(claimed, outcome)
         }
-        running[task.taskID] = Running(handle: handle, attempt: task.attempts)
+        if let earlier = running[task.taskID] {
+            // A cancelled attempt of this task is still stopping (a person retried the task).
+            stopping[StoppedAttempt(taskID: task.taskID, attempt: earlier.attempt)] = earlier
+        }
+        running[task.taskID] = Running(handle: handle, attempt: task.attempts, stopReason: interrupted ? .interrupted : nil)
     }
 
     /// Stops a running attempt because a person cancelled it; its result, if any, is discarded.
@@ -180,19 +185,19 @@ actor Worker {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(graceMilliseconds))
         // Claims in flight too: their tasks are in_progress in the store and start once the claim
         // is handed over (a `plan.create`'s after its reply), so the drain waits for those as well.
-        while !running.isEmpty || reserved > 0, ContinuousClock.now < deadline {
+        while !running.isEmpty || !stopping.isEmpty || reserved > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        interrupting = true
         for (id, var entry) in running {
             entry.stopReason = entry.stopReason ?? .interrupted
             running[id] = entry
             entry.handle.cancel()
         }
         for synthesis in syntheses.values { synthesis.cancel() }
-        while !running.isEmpty || !syntheses.isEmpty {
+        while !running.isEmpty || !stopping.isEmpty || !syntheses.isEmpty {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        drained = true
     }
 
     private static func attempt(_ claimed: ClaimedTask, agent: (any Agent)?, timeoutMilliseconds: Int64) async -> Outcome {
@@ -223,7 +228,9 @@ actor Worker {
         guard let entry = running[task.taskID], entry.attempt == task.attempts else {
             // A later attempt holds the task's entry: this one was cancelled, and a person retried
             // the task before this attempt had stopped. Its result belongs to no claim any more.
-            logger.info("task attempt stopped after cancel; a later attempt runs", metadata: metadata(task, event: .taskCancelled))
+            stopping[StoppedAttempt(task)] = nil
+            logger.info("task attempt stopped after cancel; the task has moved on", metadata: metadata(task, event: .taskCancelled))
+            await wake.signal()
             return
         }
         // The entry stays until the outcome is stored, so a drain waits for the write too.
@@ -271,7 +278,7 @@ actor Worker {
                 command = .fail(error: failure.message, permanent: false, retryDelayMilliseconds: delay)
             }
         }
-        outbox.append((claimed, TaskOutcome(taskID: task.taskID, command: command, result: result)))
+        outbox.append((claimed, TaskOutcome(taskID: task.taskID, command: command, result: result, attempt: task.attempts)))
         // The slot is free now; the write that records this outcome claims its next task too
         // (no scheduler round: `record` wakes the scheduler once the batch is stored).
         guard !recording else { return }
@@ -327,16 +334,25 @@ actor Worker {
             break
         }
         // Only these attempts' entries: this very write may have claimed and started the next
-        // attempt of one of these tasks (another pass, a retry due at once) under the same id.
-        for entry in batch where running[entry.claimed.task.taskID]?.attempt == entry.claimed.task.attempts {
-            running[entry.claimed.task.taskID] = nil
+        // attempt of one of these tasks (another pass, a retry due at once) under the same id,
+        // and a cancelled attempt's entry may have moved to `stopping` (see `start`).
+        for entry in batch {
+            let task = entry.claimed.task
+            if running[task.taskID]?.attempt == task.attempts {
+                running[task.taskID] = nil
+            } else {
+                stopping[StoppedAttempt(task)] = nil
+            }
         }
+        // Before the wake (a suspension, during which the scheduler may reserve slots): these
+        // attempts' slots were counted free through `recordingCount` while their entries stood.
+        recordingCount = 0
         if wakesScheduler { await wake.signal() }
     }
 
     /// Free slots that no outcome write in flight or waiting will claim for (outcomes in the
     /// outbox claim for their own slots when they are written).
-    private var slotsNoWriteWillFill: Int { max(0, concurrency - (running.count - recordingCount) - reserved) }
+    private var slotsNoWriteWillFill: Int { max(0, concurrency - (running.count + stopping.count - recordingCount) - reserved) }
 
     /// Whether an outcome write left the scheduler something to do. Waking it after every write
     /// cost a round (two store reads and their hand-offs) per task, and the write had already

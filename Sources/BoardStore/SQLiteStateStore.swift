@@ -451,8 +451,8 @@ public final class SQLiteStateStore: StateStore {
     /// and, for a retry, the plan; applies the lifecycle and stores the result. The plan's status
     /// is the caller's to re-derive.
     private static func apply(
-        _ command: TaskCommand, to id: TaskID, owner: String?, result: AgentResult?, encodedResult: String?, now: Timestamp,
-        origin: ChangeOrigin, _ db: Database
+        _ command: TaskCommand, to id: TaskID, owner: String?, attempt: Int? = nil, result: AgentResult?, encodedResult: String?,
+        now: Timestamp, origin: ChangeOrigin, _ db: Database
     ) throws -> (BoardTask, TaskTransition) {
         guard var task = try fetchDecoded(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id.rawValue], Self.task(from:)).first
         else {
@@ -460,6 +460,9 @@ public final class SQLiteStateStore: StateStore {
         }
         if let owner, task.state != .inProgress || task.claimOwner != owner {
             throw BoardError(.invalidState, "task is \(task.state.rawValue); the result of this attempt was discarded")
+        }
+        if let attempt, task.attempts != attempt {
+            throw BoardError(.invalidState, "attempt \(attempt) ended after attempt \(task.attempts) began; its result was discarded")
         }
         if command == .retry {
             let plan = try Self.requirePlan(task.planID, db)
@@ -488,7 +491,7 @@ public final class SQLiteStateStore: StateStore {
                 do {
                     let change = try db.inCachedSavepoint {
                         try Self.apply(
-                            outcome.command, to: outcome.taskID, owner: owner, result: outcome.result,
+                            outcome.command, to: outcome.taskID, owner: owner, attempt: outcome.attempt, result: outcome.result,
                             encodedResult: outcome.encodedResult, now: now, origin: origin, db)
                     }
                     if indicesOfPlan[change.0.planID] == nil { planOrder.append(change.0.planID) }

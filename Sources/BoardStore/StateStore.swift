@@ -95,13 +95,18 @@ public struct TaskOutcome: Sendable, Equatable {
     public var command: TaskCommand
     /// Stored only when the command is `complete`.
     public let result: AgentResult?
+    /// The attempt this outcome is of. With it, an outcome that arrives after the task has moved
+    /// on to a later attempt (it was cancelled, retried and claimed again meanwhile, by the same
+    /// owner) is refused with `invalid_state` instead of being taken for the later attempt's.
+    public var attempt: Int?
     /// The result as stored, encoded here, by the caller: the store's one writer then has less to do.
     let encodedResult: String?
 
-    public init(taskID: TaskID, command: TaskCommand, result: AgentResult? = nil) {
+    public init(taskID: TaskID, command: TaskCommand, result: AgentResult? = nil, attempt: Int? = nil) {
         self.taskID = taskID
         self.command = command
         self.result = result
+        self.attempt = attempt
         encodedResult = result.flatMap { try? JSONTextEncoder().encode($0) }
     }
 }

@@ -83,6 +83,25 @@ struct WorkerTests {
         await fixture.remove()
     }
 
+    /// A claim handed over after the drain's grace period (a `plan.create` whose follow-up
+    /// outlasted it) starts no agent: its task is interrupted back to pending, its attempt given
+    /// back, like a running attempt's at that point.
+    @Test func aClaimHandedOverAfterTheGracePeriodStartsNoAgent() async throws {
+        let fixture = try Fixture()
+        let (store, worker) = (fixture.store, fixture.worker)
+        let (created, claim) = try await fixture.createClaiming("CFO")
+        let task = created.claimed[0].task
+        await worker.drain(graceMilliseconds: 0)
+        await worker.start(created.claimed, releasing: claim)
+        let after = try await eventually("the task to be interrupted") {
+            try await store.task(task.taskID).flatMap { $0.state == .pending ? $0 : nil }
+        }
+        #expect(after.maxAttempts == task.maxAttempts + 1, "the interrupted attempt is given back")
+        try await fixture.waitUntilIdle()
+        #expect(!fixture.ran("CFO"))
+        await fixture.remove()
+    }
+
     /// A cancel that reaches the worker late, after the attempt it stopped has already ended, is
     /// kept while another claim is in flight; it must not stop a later attempt of the same task
     /// (a person retried it).
@@ -151,45 +170,59 @@ struct WorkerTests {
     }
 
     /// A cancelled attempt can take a while to stop (its process ignores SIGTERM until the grace
-    /// period's SIGKILL), and a person can retry the task meanwhile. When the old attempt ends, its
-    /// outcome must be dropped, not recorded against the new attempt (which has the same owner).
+    /// period's SIGKILL), and a person can retry the task meanwhile. The old attempt still holds a
+    /// slot until it ends, a drain waits for it, and when it ends its outcome is dropped, not
+    /// recorded against the new attempt (which has the same owner).
     @Test func aCancelledAttemptThatEndsLateDoesNotSpeakForTheNextOne() async throws {
         let directory = NSTemporaryDirectory() + "board-worker-late-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The second attempt answers only once the first one's process is gone (and a little
+        // later, so that the worker has seen it end).
         let script = """
             cat > /dev/null
-            if [ -e '\(directory)/first-started' ]; then
-                touch '\(directory)/second-started'; sleep 4; echo second attempt
+            if [ -e '\(directory)/first.pid' ]; then
+                touch '\(directory)/second-started'
+                while kill -0 "$(cat '\(directory)/first.pid')" 2>/dev/null; do sleep 0.05; done
+                sleep 0.5; echo second attempt
             else
-                touch '\(directory)/first-started'; trap '' TERM; sleep 30; echo first attempt
+                echo $$ > '\(directory)/first.pid.tmp' && mv '\(directory)/first.pid.tmp' '\(directory)/first.pid'
+                trap '' TERM; sleep 30; echo first attempt
             fi
             """
         let fixture = try Fixture(agents: ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script)]]])
         let (store, worker, origin) = (fixture.store, fixture.worker, fixture.origin)
-        // The CTO task keeps the plan open while the CFO task is cancelled.
-        let (created, claim) = try await fixture.createClaiming("CFO", then: ["CTO"])
+        // The CTO task, which waits for the CFO task, keeps the plan open while the CFO task is
+        // cancelled, and is never due meanwhile.
+        let claim = try #require(await worker.reserveClaim(upTo: 1))
+        let draft = PlanDraft(goal: "goal", tasks: [
+            TaskDraft(agent: "CFO", description: "work", maxAttempts: 1), TaskDraft(agent: "CTO", description: "work", maxAttempts: 1, after: [0]),
+        ])
+        let created = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
         await worker.start(created.claimed, releasing: claim)
-        let taskID = created.claimed[0].task.taskID
+        let taskID = try #require(created.claimed.first).task.taskID
         _ = try await eventually("the first attempt to start") {
-            FileManager.default.fileExists(atPath: directory + "/first-started") ? true : nil
+            FileManager.default.fileExists(atPath: directory + "/first.pid") ? true : nil
         }
 
         let cancel = try await store.updateTask(taskID, .cancel(reason: "test"), owner: nil, result: nil, now: .now(), origin: origin)
         await worker.cancel(StoppedAttempt(cancel.task))
         _ = try await store.updateTask(taskID, .retry, owner: nil, result: nil, now: .now(), origin: origin)
-        let again = try #require(await worker.reserveClaim(upTo: 2))
-        let claimed = try await store.claimDueTasks(owner: again.owner, now: .now(), leaseMilliseconds: 60_000, limit: 2)
+        let again = try #require(await worker.reserveClaim(upTo: 1))
+        let claimed = try await store.claimDueTasks(owner: again.owner, now: .now(), leaseMilliseconds: 60_000, limit: 1)
+        #expect(claimed.map(\.task.taskID) == [taskID])
         await worker.start(claimed, releasing: again)
         _ = try await eventually("the second attempt to start") {
             FileManager.default.fileExists(atPath: directory + "/second-started") ? true : nil
         }
-        // The first attempt is killed ~2 s after the cancel, while the second still runs.
+        // Both hold a slot: the first until its process is gone (SIGKILL ~2 s after the cancel).
+        #expect(await worker.runningCount == 2)
         await worker.drain(graceMilliseconds: 20_000)
         let task = try await store.task(taskID)
         #expect(task?.state == .completed)
         #expect(task?.attempts == 2)
         #expect(task?.result?.summary == "second attempt")
+        #expect(await worker.isIdle)
         await fixture.remove()
     }
 

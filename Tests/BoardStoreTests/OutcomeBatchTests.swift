@@ -8,6 +8,34 @@ struct OutcomeBatchTests {
         AgentResult(agent: agent, codename: agent.lowercased(), backend: "noop", offline: true, summary: "done by \(agent)")
     }
 
+    /// A cancelled attempt can end after its task was retried and claimed again by the same
+    /// worker: the task is in progress under the same owner, so only the attempt number tells the
+    /// old attempt's outcome from the new one's.
+    @Test func anOutcomeOfAnEarlierAttemptIsRefused() async throws {
+        let temp = try TemporaryStore()
+        defer { Task { await temp.remove() } }
+        _ = try await temp.store.createPlan(draft(roles: ["CFO", "CTO"]), now: t0, origin: .daemon)
+        let first = try #require(try await temp.store.claimDueTasks(owner: "w1", now: t0, leaseMilliseconds: 1000, limit: 1).first?.task)
+        _ = try await temp.store.updateTask(first.taskID, .cancel(reason: "user"), owner: nil, result: nil, now: t0, origin: .daemon)
+        _ = try await temp.store.updateTask(first.taskID, .retry, owner: nil, result: nil, now: t0, origin: .daemon)
+        let reclaimed = try await temp.store.claimDueTasks(owner: "w1", now: t0.adding(milliseconds: 1), leaseMilliseconds: 1000, limit: 2)
+        let second = try #require(reclaimed.first { $0.task.taskID == first.taskID }?.task)
+        #expect(second.attempts == first.attempts + 1)
+
+        let late = TaskOutcome(taskID: first.taskID, command: .complete, result: result("CFO"), attempt: first.attempts)
+        let refused = try await temp.store.recordOutcomes([late], owner: "w1", now: t0.adding(milliseconds: 2), origin: worker)
+        guard case let .failure(error) = refused[0] else {
+            Issue.record("the earlier attempt's outcome was recorded")
+            return
+        }
+        #expect(error.reason == .invalidState)
+        #expect(try await temp.store.task(first.taskID)?.state == .inProgress)
+
+        let own = TaskOutcome(taskID: first.taskID, command: .complete, result: result("CFO"), attempt: second.attempts)
+        let accepted = try await temp.store.recordOutcomes([own], owner: "w1", now: t0.adding(milliseconds: 3), origin: worker)
+        #expect(try accepted[0].get().task.state == .completed)
+    }
+
     @Test func aBatchAppliesEachOutcomeAloneAndMovesEachPlanOnce() async throws {
         let temp = try TemporaryStore()
         defer { Task { await temp.remove() } }
