@@ -15,7 +15,8 @@ struct WorkerTests {
         let worker: Worker
         let origin = ChangeOrigin(actor: "test")
 
-        init(concurrency: Int = 4, agents: [String: JSONValue] = [:]) throws {
+        /// `agents` replaces roles' agents; it gets the fixture's directory, for the files they leave.
+        init(concurrency: Int = 4, agents: (_ directory: String) -> [String: JSONValue] = { _ in [:] }) throws {
             let directory = NSTemporaryDirectory() + "board-worker-" + UUID().uuidString
             self.directory = directory
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -23,7 +24,7 @@ struct WorkerTests {
                 ["backend": "command", "command": ["/bin/sh", "-c", .string("cat > /dev/null; touch '\(directory)/\(name)'; echo done")]]
             }
             var roles: [String: JSONValue] = ["CFO": touching("cfo-ran"), "CTO": touching("cto-ran")]
-            roles.merge(agents) { _, new in new }
+            roles.merge(agents(directory)) { _, new in new }
             let json: JSONValue = ["agents": .object(roles), "scheduler": ["concurrency": .int(Int64(concurrency))]]
             let configuration = try DaemonConfiguration.parse(Data(try JSONTextEncoder().encode(json).utf8), source: "test")
             store = try SQLiteStateStore(configuration: StoreConfiguration(path: directory + "/board.db"))
@@ -135,13 +136,10 @@ struct WorkerTests {
 
     /// An answer of moderate confidence gets another pass at once, and the write that records
     /// the first attempt claims the second in the same transaction. The second attempt must stay
-    /// tracked (a drain waits for it, a cancel finds it), although it has the same task id as the
-    /// outcome just recorded.
+    /// tracked (a drain waits for it), although it has the same task id as the outcome just
+    /// recorded.
     @Test func anAttemptClaimedByItsOwnTasksOutcomeWriteStaysTracked() async throws {
-        let directory = NSTemporaryDirectory() + "board-worker-pass-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let script = """
+        func script(_ directory: String) -> String { """
             cat > /dev/null
             if [ -e '\(directory)/first-done' ]; then
                 touch '\(directory)/second-started'; sleep 1; touch '\(directory)/second-finished'
@@ -150,7 +148,9 @@ struct WorkerTests {
                 touch '\(directory)/first-done'; echo '{"summary": "not sure", "confidence": 0.6}'
             fi
             """
-        let fixture = try Fixture(agents: ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script)]]])
+        }
+        let fixture = try Fixture { ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script($0))]]] }
+        let directory = fixture.directory
         let (store, worker) = (fixture.store, fixture.worker)
         guard let claim = await worker.reserveClaim(upTo: 1) else { throw WaitTimeout(what: "a free slot") }
         let draft = PlanDraft(goal: "goal", tasks: [TaskDraft(agent: "CFO", description: "work", maxAttempts: 2)])
@@ -174,12 +174,9 @@ struct WorkerTests {
     /// slot until it ends, a drain waits for it, and when it ends its outcome is dropped, not
     /// recorded against the new attempt (which has the same owner).
     @Test func aCancelledAttemptThatEndsLateDoesNotSpeakForTheNextOne() async throws {
-        let directory = NSTemporaryDirectory() + "board-worker-late-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         // The second attempt answers only once the first one's process is gone (and a little
         // later, so that the worker has seen it end).
-        let script = """
+        func script(_ directory: String) -> String { """
             cat > /dev/null
             if [ -e '\(directory)/first.pid' ]; then
                 touch '\(directory)/second-started'
@@ -190,7 +187,9 @@ struct WorkerTests {
                 trap '' TERM; sleep 30; echo first attempt
             fi
             """
-        let fixture = try Fixture(agents: ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script)]]])
+        }
+        let fixture = try Fixture { ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script($0))]]] }
+        let directory = fixture.directory
         let (store, worker, origin) = (fixture.store, fixture.worker, fixture.origin)
         // The CTO task, which waits for the CFO task, keeps the plan open while the CFO task is
         // cancelled, and is never due meanwhile.
