@@ -34,8 +34,10 @@ actor Worker {
     private let connections: LLMConnections
     private let metrics: Metrics
     private var running: [TaskID: Running] = [:]
-    /// Cancelled attempts still stopping whose task a later attempt took over (a person retried
-    /// the task and it was claimed again): they still hold a slot until they end and are recorded.
+    /// Earlier attempts whose task a later attempt took over under the same id: one being
+    /// recorded by the very write that claimed the next attempt, or a cancelled one still
+    /// stopping after a person retried the task. Each holds its slot until it is recorded or
+    /// dropped.
     private var stopping: [StoppedAttempt: Running] = [:]
     /// Outcomes waiting to be recorded. While one write is in flight the next ones gather here
     /// and go to the store together: one write (and one plan refresh per plan) for many tasks.
@@ -158,7 +160,8 @@ actor Worker {
             await self.finish(claimed, outcome)
         }
         if let earlier = running[task.taskID] {
-            // A cancelled attempt of this task is still stopping (a person retried the task).
+            // An earlier attempt of this task is being recorded, or was cancelled and is still
+            // stopping: it keeps its slot until then.
             stopping[StoppedAttempt(taskID: task.taskID, attempt: earlier.attempt)] = earlier
         }
         running[task.taskID] = Running(handle: handle, attempt: task.attempts, stopReason: interrupted ? .interrupted : nil)
