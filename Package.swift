@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoardDaemonTests",
-            dependencies: ["BoardDaemon", "BoardCore", "BoardAgents", "BoardProtocol", "BoardStore",
+            dependencies: ["BoardDaemon", "BoardCore", "BoardAgents", "BoardProtocol", "BoardStore", "BoardTestSupport",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings

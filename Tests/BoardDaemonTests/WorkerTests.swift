@@ -1,6 +1,7 @@
 import BoardAgents
 import BoardCore
 import BoardStore
+import BoardTestSupport
 import Foundation
 import Logging
 import Testing
@@ -37,7 +38,7 @@ struct WorkerTests {
 
         /// A plan whose first task a claim took, as `plan.create` does.
         func createClaiming(_ role: String, then others: [String] = []) async throws -> (PlanCreation, ClaimRequest) {
-            guard let claim = await worker.reserveClaim(upTo: 1) else { throw WaitTimeout(what: "a free slot") }
+            let claim = try #require(await worker.reserveClaim(upTo: 1))
             let draft = PlanDraft(goal: "goal", tasks: ([role] + others).map { TaskDraft(agent: $0, description: "work", maxAttempts: 1) })
             let creation = try await store.createPlan(draft, now: .now(), origin: origin, claim: claim)
             #expect(creation.claimed.count == 1)
@@ -152,7 +153,7 @@ struct WorkerTests {
         let fixture = try Fixture { ["CFO": ["backend": "command", "command": ["/bin/sh", "-c", .string(script($0))]]] }
         let directory = fixture.directory
         let (store, worker) = (fixture.store, fixture.worker)
-        guard let claim = await worker.reserveClaim(upTo: 1) else { throw WaitTimeout(what: "a free slot") }
+        let claim = try #require(await worker.reserveClaim(upTo: 1))
         let draft = PlanDraft(goal: "goal", tasks: [TaskDraft(agent: "CFO", description: "work", maxAttempts: 2)])
         let created = try await store.createPlan(draft, now: .now(), origin: fixture.origin, claim: claim)
         await worker.start(created.claimed, releasing: claim)
@@ -271,19 +272,4 @@ struct WorkerTests {
         #expect(!Worker.needsScheduler(after: cancelledMeanwhile, claimLimit: 1, skipped: 0, slotsLeft: 0))
         await fixture.remove()
     }
-}
-
-/// Polls `probe` every 10 ms until it gives a value (or 30 s pass).
-private func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-        if let value = try await probe() { return value }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    throw WaitTimeout(what: what)
-}
-
-private struct WaitTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
 }

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import BoardTestSupport
 #endif
 
 /// Command agents: failures, retries, escalation, manual retry and cancellation of running agents.

@@ -9,6 +9,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import BoardTestSupport
 #endif
 
 // MARK: - Errors
@@ -189,31 +190,6 @@ func processesMarked(with marker: String) -> [Int32] {
     return names.compactMap(Int32.init).filter { pid in
         guard pid != me, let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
         return data.split(separator: 0).contains { Array($0) == needle }
-    }
-}
-
-// MARK: - Polling
-
-/// Polls `probe` until it returns a value. Never asserts on timing: the bound is only there to
-/// turn a hang into a clear failure.
-@discardableResult
-func eventually<T>(
-    _ what: String, timeout: Duration = .seconds(30), interval: Duration = .milliseconds(20),
-    _ probe: () async throws -> T?
-) async throws -> T {
-    let deadline = ContinuousClock.now + timeout
-    var lastError: (any Error)?
-    while true {
-        do {
-            if let value = try await probe() { return value }
-            lastError = nil
-        } catch {
-            lastError = error
-        }
-        if ContinuousClock.now >= deadline {
-            throw HarnessError("gave up after \(timeout) waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
-        }
-        try await Task.sleep(for: interval)
     }
 }
 

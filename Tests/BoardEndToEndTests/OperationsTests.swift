@@ -1,4 +1,5 @@
 import BoardCore
+import BoardTestSupport
 import Foundation
 import Testing
 

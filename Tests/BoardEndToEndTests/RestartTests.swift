@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import BoardTestSupport
 #endif
 
 /// What survives a daemon crash (SIGKILL) and a graceful stop (SIGTERM).

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import BoardTestSupport
 #endif
 
 /// When boardd refuses to start, and how it treats an existing socket file.

@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import BoardTestSupport
 #endif
 
 /// The database's storage failing under a running boardd: a full disk (a small tmpfs), a lock held
