@@ -355,7 +355,7 @@ actor Worker {
 
     /// Free slots that no outcome write in flight or waiting will claim for (outcomes in the
     /// outbox claim for their own slots when they are written).
-    private var slotsNoWriteWillFill: Int { max(0, concurrency - (running.count + stopping.count - recordingCount) - reserved) }
+    private var slotsNoWriteWillFill: Int { max(0, freeSlots - outbox.count) }
 
     /// Whether an outcome write left the scheduler something to do. Waking it after every write
     /// cost a round (two store reads and their hand-offs) per task, and the write had already
